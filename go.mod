@@ -1,0 +1,3 @@
+module golem
+
+go 1.26
