@@ -207,8 +207,15 @@ func (f *File) Tensor(name string) (*TensorInfo, bool) {
 	return &f.Tensors[i], true
 }
 
-// TensorData returns the bytes of t inside the mapping (no copy).
+// TensorData returns the bytes of t inside the mapping (no copy). Every
+// tensor of f.Tensors is known to lie inside the file; for a TensorInfo that
+// does not (one built by hand, or after Close) it returns nil rather than
+// panicking.
 func (f *File) TensorData(t *TensorInfo) []byte {
+	avail := int64(len(f.data)) - f.DataOffset
+	if t == nil || t.Size < 0 || avail < 0 || t.Offset > uint64(avail) || t.Size > avail-int64(t.Offset) {
+		return nil
+	}
 	start := f.DataOffset + int64(t.Offset)
 	return f.data[start : start+t.Size : start+t.Size]
 }
@@ -333,6 +340,10 @@ const (
 	maxDims       = 4       // ggml tensors have at most 4 dimensions
 	maxArrayDepth = 8       // nesting of arrays inside arrays
 	maxStringLen  = 1 << 30 // one metadata string
+	// maxPrealloc caps how many elements are allocated up front for a count
+	// read from the file; larger (legitimate) lists grow as they are read,
+	// so a hostile count costs no more memory than the bytes behind it.
+	maxPrealloc = 1 << 16
 )
 
 // decoder reads little-endian values from a byte slice and remembers the
@@ -442,15 +453,21 @@ func parse(name string, data []byte) (*File, error) {
 		return nil, fmt.Errorf("gguf: %s: unsupported GGUF version %d (Golem reads 1 to 3)", name, f.Version)
 	}
 	v1 := f.Version == 1
-	// Each tensor info needs at least 8+4+8+4+8 bytes; each KV 8+4+1.
-	nTensors := d.count(v1, "tensor", 24)
-	nKV := d.count(v1, "metadata", 13)
+	// The shortest tensor info is an empty name's length, a dimension
+	// count, a type and an offset: 8+4+4+8 bytes (4+4+4+8 in v1). The
+	// shortest KV is a key length, a type and one byte: 8+4+1 (4+4+1).
+	minTensor, minKV := int64(24), int64(13)
+	if v1 {
+		minTensor, minKV = 20, 9
+	}
+	nTensors := d.count(v1, "tensor", minTensor)
+	nKV := d.count(v1, "metadata", minKV)
 	if d.err != nil {
 		return nil, d.err
 	}
 
-	f.KV = make([]KV, 0, nKV)
-	f.kvIndex = make(map[string]int, nKV)
+	f.KV = make([]KV, 0, min(nKV, maxPrealloc))
+	f.kvIndex = make(map[string]int, min(nKV, maxPrealloc))
 	for i := int64(0); i < nKV && d.err == nil; i++ {
 		key := d.str(v1)
 		vt := ValueType(d.u32())
@@ -476,8 +493,8 @@ func parse(name string, data []byte) (*File, error) {
 		f.Alignment = int64(a)
 	}
 
-	f.Tensors = make([]TensorInfo, 0, nTensors)
-	f.tensorIndex = make(map[string]int, nTensors)
+	f.Tensors = make([]TensorInfo, 0, min(nTensors, maxPrealloc))
+	f.tensorIndex = make(map[string]int, min(nTensors, maxPrealloc))
 	for i := int64(0); i < nTensors && d.err == nil; i++ {
 		var t TensorInfo
 		t.Name = d.str(v1)
@@ -498,7 +515,10 @@ func parse(name string, data []byte) (*File, error) {
 			if d.err != nil {
 				break
 			}
-			if dim == 0 || dim > uint64(len(data))*256 || elems > math.MaxInt64/int64(dim) {
+			// Zero is allowed (llama.cpp accepts empty tensors); anything
+			// beyond 256 elements per file byte cannot have its data in the
+			// file whatever the type.
+			if dim > uint64(len(data))*256 || (dim > 0 && elems > math.MaxInt64/int64(dim)) {
 				d.fail("tensor %q has an impossible dimension %d", t.Name, dim)
 				break
 			}
@@ -514,9 +534,13 @@ func parse(name string, data []byte) (*File, error) {
 			d.fail("tensor %q has unknown type %d", t.Name, uint32(t.Type))
 			break
 		}
+		rowLen := elems
+		if len(t.Shape) > 0 {
+			rowLen = t.Shape[0]
+		}
 		size, ok := t.Type.RowSize(elems)
-		if !ok || (len(t.Shape) > 0 && t.Shape[0]%int64(t.Type.BlockSize()) != 0) {
-			d.fail("tensor %q: row length %d is not a multiple of %s's block size %d", t.Name, t.Shape[0], t.Type, t.Type.BlockSize())
+		if !ok || rowLen%int64(t.Type.BlockSize()) != 0 {
+			d.fail("tensor %q: row length %d is not a multiple of %s's block size %d", t.Name, rowLen, t.Type, t.Type.BlockSize())
 			break
 		}
 		t.Size = size
@@ -595,7 +619,10 @@ func (d *decoder) value(vt ValueType, v1 bool, depth int) any {
 				minSize = 4
 			}
 		case TypeArray:
-			minSize = 12
+			minSize = 12 // element type and count
+			if v1 {
+				minSize = 8
+			}
 		}
 		if d.err == nil && minSize == 0 {
 			d.fail("array of unknown value type %d", uint32(et))
@@ -646,13 +673,18 @@ func (d *decoder) array(et ValueType, n int64, v1 bool, depth int) any {
 	return nil
 }
 
+// readSlice reads n elements. The up-front allocation is capped (see
+// maxPrealloc) so that a count which passes the bytes-left check but whose
+// Go representation is larger than its encoding (a string header is 16
+// bytes, its shortest encoding 8) cannot multiply memory use.
 func readSlice[T any](d *decoder, n int64, read func(*decoder) T) []T {
-	s := make([]T, n)
-	for i := range s {
-		s[i] = read(d)
+	s := make([]T, 0, min(n, maxPrealloc))
+	for i := int64(0); i < n; i++ {
+		v := read(d)
 		if d.err != nil {
 			return nil
 		}
+		s = append(s, v)
 	}
 	return s
 }
