@@ -1,0 +1,103 @@
+package model
+
+import (
+	"runtime"
+	"sync"
+
+	"golem/tensor"
+)
+
+// Matrix products and attention are split into parts run by a fixed set
+// of worker goroutines, so decoding uses every core without allocating per
+// token. Each part computes exactly what a serial loop would, so results
+// do not depend on the number of CPUs.
+
+// minParallelWork is the number of multiply-adds below which work runs on
+// the calling goroutine.
+const minParallelWork = 1 << 16
+
+// task is work that can be split into parts.
+type task interface {
+	run(part, parts int)
+}
+
+type job struct {
+	t           task
+	part, parts int
+	wg          *sync.WaitGroup
+}
+
+var (
+	workersOnce sync.Once
+	jobs        chan job
+	nWorkers    int
+)
+
+func startWorkers() {
+	nWorkers = runtime.GOMAXPROCS(0) - 1
+	jobs = make(chan job, 4*max(nWorkers, 1))
+	for i := 0; i < nWorkers; i++ {
+		go func() {
+			for j := range jobs {
+				j.t.run(j.part, j.parts)
+				j.wg.Done()
+			}
+		}()
+	}
+}
+
+// runParallel runs t in up to maxParts parts (at most one per CPU), the
+// first on the calling goroutine, and waits for all of them. wg is the
+// caller's, reused so that nothing is allocated per call. Workers never
+// call runParallel themselves, so this cannot deadlock.
+func runParallel(t task, maxParts int, wg *sync.WaitGroup) {
+	workersOnce.Do(startWorkers)
+	parts := min(maxParts, nWorkers+1)
+	if parts <= 1 {
+		t.run(0, 1)
+		return
+	}
+	wg.Add(parts - 1)
+	for p := 1; p < parts; p++ {
+		jobs <- job{t: t, part: p, parts: parts, wg: wg}
+	}
+	t.run(0, parts)
+	wg.Wait()
+}
+
+// span returns the half-open range of part p when n units are split into parts.
+func span(n, p, parts int) (int, int) { return n * p / parts, n * (p + 1) / parts }
+
+// mulTask computes y (n × rows) = x (n × cols) · Wᵀ. A single token is
+// split by weight rows, a batch by tokens (so each part's output stays
+// contiguous).
+type mulTask struct {
+	w    *weight
+	x, y []float32
+	n    int
+}
+
+func (j *mulTask) run(part, parts int) {
+	w := j.w
+	if j.n == 1 {
+		r0, r1 := span(w.rows, part, parts)
+		rowBytes, _ := w.typ.RowSize(int64(w.cols))
+		tensor.MatMul(w.typ, w.data[int64(r0)*rowBytes:int64(r1)*rowBytes], r1-r0, w.cols, j.x, j.y[r0:r1], 1)
+		return
+	}
+	t0, t1 := span(j.n, part, parts)
+	tensor.MatMul(w.typ, w.data, w.rows, w.cols, j.x[t0*w.cols:t1*w.cols], j.y[t0*w.rows:t1*w.rows], t1-t0)
+}
+
+// mul sets y (n × rows) = x (n × cols) · Wᵀ, in parallel when large.
+func (m *decoder) mul(w *weight, x, y []float32, n int) {
+	m.mt = mulTask{w: w, x: x[:n*w.cols], y: y[:n*w.rows], n: n}
+	units := n
+	if n == 1 {
+		units = w.rows
+	}
+	if w.rows*w.cols*n < minParallelWork {
+		units = 1
+	}
+	runParallel(&m.mt, units, &m.wg)
+}
