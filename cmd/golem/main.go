@@ -1,0 +1,30 @@
+// Command golem runs and manages local large language models.
+//
+// This file wires the sub-commands; each lives in its own file and stays
+// thin: the work is done by the packages under the module root.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.0.0-dev"
+
+func main() {
+	root := &cobra.Command{
+		Use:           "golem",
+		Short:         "Run large language models on your own machine",
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newRunCmd(), newShowCmd())
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,258 @@
+// Package engine turns a GGUF file into something that answers prompts: it
+// loads the model, its tokenizer and chat template, keeps the KV cache, and
+// runs the generate loop (prompt evaluation, sampling, stop conditions,
+// streaming of UTF-8-safe text) with timings.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"golem/chat"
+	"golem/gguf"
+	"golem/model"
+	"golem/sample"
+	"golem/tokenizer"
+)
+
+// DefaultMaxContext caps the context of models whose training context is
+// larger, so a KV cache fits in memory by default (Ollama's default too).
+const DefaultMaxContext = 4096
+
+// BatchSize is the most prompt tokens evaluated in one Forward call
+// (llama.cpp's default n_ubatch).
+const BatchSize = 512
+
+// Runner is one loaded model ready to answer prompts. It is not safe for
+// concurrent use: one generation at a time.
+type Runner struct {
+	Path      string
+	File      *gguf.File
+	Model     model.Model
+	Tokenizer *tokenizer.Tokenizer
+	Template  *chat.Template // nil when the GGUF has no chat template
+	NumCtx    int            // positions the KV cache holds
+
+	LoadDuration time.Duration
+
+	cache   *model.Cache
+	history []int32 // tokens whose K/V are in cache, for prefix reuse
+}
+
+// Load opens a GGUF file and prepares it for generation. numCtx <= 0 means
+// the model's training context, capped at DefaultMaxContext.
+func Load(path string, numCtx int) (*Runner, error) {
+	start := time.Now()
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	r, err := newRunner(path, f, numCtx)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.LoadDuration = time.Since(start)
+	return r, nil
+}
+
+func newRunner(path string, f *gguf.File, numCtx int) (*Runner, error) {
+	if arch := f.Architecture(); arch == "bert" {
+		return nil, fmt.Errorf("%s is an embedding model (%s): it turns text into vectors and cannot generate text", path, arch)
+	}
+	m, err := model.Load(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	r := &Runner{Path: path, File: f, Model: m, Tokenizer: tok}
+	if src, ok := f.String("tokenizer.chat_template"); ok && src != "" {
+		t, err := chat.Parse(src)
+		if err != nil {
+			return nil, fmt.Errorf("%s: chat template: %w", path, err)
+		}
+		r.Template = t
+	}
+	if numCtx <= 0 {
+		numCtx = m.Config().ContextLength
+		if numCtx <= 0 || numCtx > DefaultMaxContext {
+			numCtx = DefaultMaxContext
+		}
+	}
+	r.NumCtx = numCtx
+	r.cache = m.NewCache(numCtx)
+	return r, nil
+}
+
+// Close releases the model file.
+func (r *Runner) Close() error { return r.File.Close() }
+
+// Request is one generation.
+type Request struct {
+	Prompt  string
+	System  string // system message, used with the chat template
+	Raw     bool   // use Prompt as is, without the chat template
+	Options sample.Options
+}
+
+// Stats describes a finished generation, with Ollama's names in mind
+// (prompt_eval_count, eval_count, done_reason).
+type Stats struct {
+	PromptTokens   int
+	PromptDuration time.Duration
+	EvalTokens     int
+	EvalDuration   time.Duration
+	DoneReason     string // "stop" (end token or stop string) or "length"
+}
+
+// ErrContextFull is returned when a prompt does not fit in the context.
+var ErrContextFull = errors.New("prompt is longer than the context")
+
+// FormatPrompt applies the chat template (unless raw or the model has
+// none) and returns the text to tokenize.
+func (r *Runner) FormatPrompt(req Request) (string, error) {
+	if req.Raw || r.Template == nil {
+		if req.System != "" && !req.Raw {
+			return req.System + "\n\n" + req.Prompt, nil
+		}
+		return req.Prompt, nil
+	}
+	var msgs []chat.Message
+	if req.System != "" {
+		msgs = append(msgs, chat.Message{Role: "system", Content: req.System})
+	}
+	msgs = append(msgs, chat.Message{Role: "user", Content: req.Prompt})
+	tok := r.Tokenizer
+	extra := map[string]any{
+		"bos_token": string(tok.PieceSpecial(tok.BOS())),
+		"eos_token": string(tok.PieceSpecial(tok.EOS())),
+	}
+	return chat.Apply(r.Template, msgs, true, extra)
+}
+
+// Tokenize turns prompt text into ids the way llama.cpp's tools do: special
+// tokens written in the text are parsed when templated, and BOS is added
+// when the vocabulary asks for it (but not twice if the template wrote it).
+func (r *Runner) Tokenize(text string, parseSpecial bool) []int32 {
+	ids := r.Tokenizer.Encode(text, true, parseSpecial)
+	if len(ids) >= 2 && r.Tokenizer.AddBOS() && ids[0] == r.Tokenizer.BOS() && ids[1] == ids[0] {
+		ids = ids[1:]
+	}
+	return ids
+}
+
+// Generate runs one request and calls emit with each piece of new text as
+// soon as it is complete UTF-8 and cannot be part of a stop string. It
+// stops at an end-of-generation token, a stop string, NumPredict tokens,
+// a full context, ctx's cancellation or an error from emit.
+func (r *Runner) Generate(ctx context.Context, req Request, emit func(string) error) (st Stats, err error) {
+	text, err := r.FormatPrompt(req)
+	if err != nil {
+		return st, err
+	}
+	// Special tokens written in the text are parsed, as llama.cpp's tools do.
+	prompt := r.Tokenize(text, true)
+	if len(prompt) == 0 {
+		return st, errors.New("empty prompt: the model needs at least one token")
+	}
+	if len(prompt) >= r.NumCtx {
+		return st, fmt.Errorf("%w: prompt is %d tokens, context holds %d (raise num_ctx)", ErrContextFull, len(prompt), r.NumCtx)
+	}
+	sampler, err := sample.New(req.Options)
+	if err != nil {
+		return st, err
+	}
+
+	// Evaluate the prompt, reusing the cached prefix it shares with the
+	// previous request (at least the last prompt token is recomputed so
+	// there are logits to sample from).
+	keep := commonPrefix(r.history, prompt)
+	if keep >= len(prompt) {
+		keep = len(prompt) - 1
+	}
+	r.cache.Truncate(keep)
+	r.history = append(r.history[:keep], prompt[keep:]...)
+	for _, id := range prompt {
+		sampler.Accept(int(id))
+	}
+	start := time.Now()
+	var logits []float32
+	for rest := prompt[keep:]; len(rest) > 0; {
+		// Batches of at most BatchSize tokens, as llama.cpp's n_ubatch,
+		// so the attention kernels (and numbers) are the ones it uses.
+		n := min(len(rest), BatchSize)
+		if logits, err = r.Model.Forward(r.cache, rest[:n], false); err != nil {
+			return st, err
+		}
+		rest = rest[n:]
+	}
+	st.PromptTokens = len(prompt)
+	st.PromptDuration = time.Since(start)
+
+	dec := tokenizer.NewStreamDecoder(r.Tokenizer)
+	dec.StripLeadingSpace = false // the answer continues the prompt's text
+	stop := sample.NewStopMatcher(req.Options.Stop)
+	start = time.Now()
+	defer func() { st.EvalDuration = time.Since(start) }()
+	for {
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		if req.Options.NumPredict >= 0 && st.EvalTokens >= req.Options.NumPredict {
+			st.DoneReason = "length"
+			break
+		}
+		id, err := sampler.Sample(logits)
+		if err != nil {
+			return st, err
+		}
+		if r.Tokenizer.IsEOG(int32(id)) {
+			st.DoneReason = "stop"
+			break
+		}
+		sampler.Accept(id)
+		st.EvalTokens++
+		out, stopped := stop.Push(dec.Add(int32(id)))
+		if out != "" {
+			if err := emit(out); err != nil {
+				return st, err
+			}
+		}
+		if stopped {
+			st.DoneReason = "stop"
+			return st, nil
+		}
+		if r.cache.Len() >= r.NumCtx {
+			st.DoneReason = "length"
+			break
+		}
+		r.history = append(r.history, int32(id))
+		if logits, err = r.Model.Forward(r.cache, []int32{int32(id)}, false); err != nil {
+			return st, err
+		}
+	}
+	if out, _ := stop.Push(dec.Flush()); out != "" {
+		if err := emit(out); err != nil {
+			return st, err
+		}
+	}
+	if out := stop.Flush(); out != "" {
+		if err := emit(out); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+func commonPrefix(a, b []int32) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
