@@ -15,6 +15,14 @@ import (
 var version = "0.0.0-dev"
 
 func main() {
+	if err := newRootCmd().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "Error:", err)
+		os.Exit(1)
+	}
+}
+
+// newRootCmd builds the command tree (a function so tests can run it).
+func newRootCmd() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "golem",
 		Short:         "Run large language models on your own machine",
@@ -23,8 +31,5 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCmd(), newShowCmd())
-	if err := root.Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "Error:", err)
-		os.Exit(1)
-	}
+	return root
 }
