@@ -166,3 +166,46 @@ func equalIDs(a, b []int32) bool {
 	}
 	return true
 }
+
+// TestChatTemplate checks that a model's own Jinja template wraps the
+// prompt and that the special tokens it writes become single ids.
+func TestChatTemplate(t *testing.T) {
+	r, err := Load(fixtures.Path(t, "models/tiny/qwen2-tiny.gguf"), 256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Template == nil {
+		t.Fatal("qwen2-tiny has a chat template, none loaded")
+	}
+	text, err := r.FormatPrompt(Request{Prompt: "Hi", System: "Be brief."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+	if text != want {
+		t.Fatalf("rendered %q, want %q", text, want)
+	}
+	ids := r.Tokenize(text, true)
+	start, ok := r.Tokenizer.TokenID("<|im_start|>")
+	if !ok || ids[0] != start {
+		t.Errorf("first id %d, want <|im_start|> (%d)", ids[0], start)
+	}
+	// Raw mode leaves the prompt alone.
+	if text, _ := r.FormatPrompt(Request{Prompt: "Hi", Raw: true}); text != "Hi" {
+		t.Errorf("raw prompt became %q", text)
+	}
+	st, err := r.Generate(context.Background(), Request{Prompt: "Hi", Options: greedy(8)}, func(string) error { return nil })
+	if err != nil || st.PromptTokens != len(r.Tokenize(mustFormat(t, r, "Hi"), true)) {
+		t.Errorf("generate: %+v %v", st, err)
+	}
+}
+
+func mustFormat(t *testing.T, r *Runner, prompt string) string {
+	t.Helper()
+	s, err := r.FormatPrompt(Request{Prompt: prompt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
