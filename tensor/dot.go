@@ -352,3 +352,39 @@ func dotIQ4_XS(w, a []byte, n int) float32 {
 	}
 	return sum
 }
+
+// rowsKernel is a multi-row dot kernel: it sets out[r] to the dot product
+// of the weight row at w[r·stride:] with activation row a (n elements) for
+// the first rows of out it handles, in whole groups (e.g. of four rows
+// sharing each activation load), and returns how many it did.
+type rowsKernel func(w []byte, stride int, a []byte, n int, out []float32) int
+
+// vecDotRows holds the multi-row kernels available on this machine; see
+// dotRows. Architecture files fill it at start-up.
+var vecDotRows = map[Type]rowsKernel{}
+
+// dotRows sets out[r] = dot(weight row r, a) for r < len(out), where weight
+// row r (type t, n elements) starts at w[r·stride:] and a is in
+// VecDotType(t). It uses a multi-row kernel where one exists and the
+// single-row kernel for the remaining rows; results equal VecDot's up to
+// float accumulation order. t must have a kernel (CanMatVec) and the
+// buffers must be large enough, as for MatVecQuantized.
+func dotRows(t Type, w []byte, stride int, a []byte, n int, out []float32) {
+	r := 0
+	if k := vecDotRows[t]; k != nil {
+		r = k(w, stride, a, n, out)
+	}
+	dot := vecDots[t].dot
+	for ; r < len(out); r++ {
+		out[r] = dot(w[r*stride:], a, n)
+	}
+}
+
+// KernelSet names the dot-product kernels in use: "avx2" when the amd64
+// assembly kernels are active, "portable" otherwise (other architectures,
+// CPUs without AVX2/FMA/F16C, or GOLEM_NO_SIMD=1).
+func KernelSet() string { return simdName }
+
+// CPUFeatures lists the vector extensions detected on this CPU that the
+// kernels care about (empty off amd64), for diagnostics.
+func CPUFeatures() []string { return cpuFeatures() }

@@ -1,0 +1,1608 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// AVX2 + FMA + F16C dot-product kernels; see dot_amd64.go for the Go
+// declarations. Integer blocks follow ggml's scheme: unsigned×signed byte
+// products with VPMADDUBSW (signed weights via VPSIGNB/VPABSB, which needs
+// activation quants >= -127, as ggml's quantizers guarantee), pairs of int16
+// widened with VPMADDWD (by ones or by the sub-block scales), int32 lanes
+// converted to float and accumulated with FMA against the block's float
+// scale. Each *RowsAVX2 kernel loops over rows weight rows stride bytes
+// apart (same activation row y) and stores one float32 per row at out;
+// R12/R13 hold the output pointer and row count, and the x argument slot is
+// advanced by stride after each row.
+
+// Horizontal sum of the 8 floats of Y0 into X0 (clobbers X1).
+#define HSUM_Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS       X1, X0, X0 \
+	VMOVHLPS     X0, X1, X1 \
+	VADDPS       X1, X0, X0 \
+	VMOVSHDUP    X0, X1     \
+	VADDSS       X1, X0, X0
+
+// ONES16 sets every int16 lane of r to 1.
+#define ONES16(r) \
+	VPCMPEQW r, r, r \
+	VPSRLW   $15, r, r
+
+// BCAST32(v, reg, y) broadcasts the 32-bit constant v to every dword of y
+// (through reg and X15).
+#define BCAST32(v, reg, y) \
+	MOVL         v, reg \
+	VMOVD        reg, X15 \
+	VPBROADCASTD X15, y
+
+// Q8_SCALE(xs, ys, r, t) sets every lane of r to f16(xs)·f16(ys), the
+// product of the two half-float block scales at addresses xs and ys
+// (broadcast, then converted, to stay in vector registers). Clobbers t.
+#define Q8_SCALE(xs, ys, r, t) \
+	VPBROADCASTW xs, X15 \
+	VPBROADCASTW ys, t \
+	VCVTPH2PS    X15, Y15 \
+	VCVTPH2PS    t, r \
+	VMULPS       Y15, r, r
+
+// func dotQ8_0RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// Q8_0 weights by Q8_0: sign trick, VPMADDUBSW, VPMADDWD, scale dx·dy.
+TEXT ·dotQ8_0RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	ONES16(Y14)
+
+q8_0row:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+
+q80loop:
+	VMOVDQU    2(SI), Y1
+	VMOVDQU    2(DI), Y2
+	VPSIGNB    Y1, Y2, Y2
+	VPABSB     Y1, Y1
+	VPMADDUBSW Y2, Y1, Y3
+	VPMADDWD   Y14, Y3, Y3
+	VCVTDQ2PS  Y3, Y3
+	Q8_SCALE((SI), (DI), Y4, X4)
+	VFMADD231PS Y4, Y3, Y0
+	ADDQ $34, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q80loop
+	HSUM_Y0
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    q8_0row
+	VZEROUPPER
+	RET
+
+// func dotQ4_0RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// Q4_0 weights by Q8_0: nibbles used unsigned (0..15) in VPMADDUBSW and the
+// -8 offset subtracted as VPMADDUBSW(8, y) before widening.
+TEXT ·dotQ4_0RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	ONES16(Y14)
+	BCAST32($0x0f0f0f0f, AX, Y13)
+	BCAST32($0x08080808, AX, Y12)
+	VMOVDQU nibshift<>(SB), Y11
+
+q4_0row:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+
+q40loop:
+	VBROADCASTI128 2(SI), Y1    // 16 quant bytes in both lanes
+	VPSRLVD        Y11, Y1, Y1  // high lane: high nibbles
+	VPAND          Y13, Y1, Y1  // unsigned quants 0..15
+	VMOVDQU        2(DI), Y2
+	VPMADDUBSW     Y2, Y1, Y3   // Σ q·y pairs
+	VPMADDUBSW     Y2, Y12, Y2  // Σ 8·y pairs
+	VPSUBW         Y2, Y3, Y3   // Σ (q-8)·y pairs
+	VPMADDWD       Y14, Y3, Y3
+	VCVTDQ2PS      Y3, Y3
+	Q8_SCALE((SI), (DI), Y4, X4)
+	VFMADD231PS Y4, Y3, Y0
+	ADDQ $18, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q40loop
+	HSUM_Y0
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    q4_0row
+	VZEROUPPER
+	RET
+
+// nibshift<> shifts the high 128-bit lane right by 4 bits (VPSRLVD) to
+// bring the high nibbles of a broadcast Q4 block down.
+DATA nibshift<>+0(SB)/8, $0
+DATA nibshift<>+8(SB)/8, $0
+DATA nibshift<>+16(SB)/8, $0x0000000400000004
+DATA nibshift<>+24(SB)/8, $0x0000000400000004
+GLOBL nibshift<>(SB), RODATA|NOPTR, $32
+
+// k4shuf<>+32·k broadcasts int16 word k of each 128-bit lane (VPSHUFB).
+DATA k4shuf<>+0(SB)/8, $0x0100010001000100
+DATA k4shuf<>+8(SB)/8, $0x0100010001000100
+DATA k4shuf<>+16(SB)/8, $0x0100010001000100
+DATA k4shuf<>+24(SB)/8, $0x0100010001000100
+DATA k4shuf<>+32(SB)/8, $0x0302030203020302
+DATA k4shuf<>+40(SB)/8, $0x0302030203020302
+DATA k4shuf<>+48(SB)/8, $0x0302030203020302
+DATA k4shuf<>+56(SB)/8, $0x0302030203020302
+DATA k4shuf<>+64(SB)/8, $0x0504050405040504
+DATA k4shuf<>+72(SB)/8, $0x0504050405040504
+DATA k4shuf<>+80(SB)/8, $0x0504050405040504
+DATA k4shuf<>+88(SB)/8, $0x0504050405040504
+DATA k4shuf<>+96(SB)/8, $0x0706070607060706
+DATA k4shuf<>+104(SB)/8, $0x0706070607060706
+DATA k4shuf<>+112(SB)/8, $0x0706070607060706
+DATA k4shuf<>+120(SB)/8, $0x0706070607060706
+DATA k4shuf<>+128(SB)/8, $0x0908090809080908
+DATA k4shuf<>+136(SB)/8, $0x0908090809080908
+DATA k4shuf<>+144(SB)/8, $0x0908090809080908
+DATA k4shuf<>+152(SB)/8, $0x0908090809080908
+DATA k4shuf<>+160(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k4shuf<>+168(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k4shuf<>+176(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k4shuf<>+184(SB)/8, $0x0b0a0b0a0b0a0b0a
+DATA k4shuf<>+192(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k4shuf<>+200(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k4shuf<>+208(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k4shuf<>+216(SB)/8, $0x0d0c0d0c0d0c0d0c
+DATA k4shuf<>+224(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA k4shuf<>+232(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA k4shuf<>+240(SB)/8, $0x0f0e0f0e0f0e0f0e
+DATA k4shuf<>+248(SB)/8, $0x0f0e0f0e0f0e0f0e
+GLOBL k4shuf<>(SB), RODATA|NOPTR, $256
+
+// q6shuf<>+16·i picks byte 2i eight times, then byte 2i+1 eight times.
+DATA q6shuf<>+0(SB)/8, $0x0000000000000000
+DATA q6shuf<>+8(SB)/8, $0x0101010101010101
+DATA q6shuf<>+16(SB)/8, $0x0202020202020202
+DATA q6shuf<>+24(SB)/8, $0x0303030303030303
+DATA q6shuf<>+32(SB)/8, $0x0404040404040404
+DATA q6shuf<>+40(SB)/8, $0x0505050505050505
+DATA q6shuf<>+48(SB)/8, $0x0606060606060606
+DATA q6shuf<>+56(SB)/8, $0x0707070707070707
+DATA q6shuf<>+64(SB)/8, $0x0808080808080808
+DATA q6shuf<>+72(SB)/8, $0x0909090909090909
+DATA q6shuf<>+80(SB)/8, $0x0a0a0a0a0a0a0a0a
+DATA q6shuf<>+88(SB)/8, $0x0b0b0b0b0b0b0b0b
+DATA q6shuf<>+96(SB)/8, $0x0c0c0c0c0c0c0c0c
+DATA q6shuf<>+104(SB)/8, $0x0d0d0d0d0d0d0d0d
+DATA q6shuf<>+112(SB)/8, $0x0e0e0e0e0e0e0e0e
+DATA q6shuf<>+120(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL q6shuf<>(SB), RODATA|NOPTR, $128
+
+// func dotQ4_KRowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// Per 256-element super-block: unpack the twelve 6-bit scale/min bytes
+// into eight scales and eight mins (int16), take the min term from the
+// Q8_K 16-element sums (mins·pairwise bsums, VPMADDWD), and the scale term
+// from nibble×int8 products weighted per 32 elements.
+TEXT ·dotQ4_KRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	BCAST32($0x0f0f0f0f, AX, Y13)
+
+q4_krow:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0 // Σ d·dy·isum lanes
+	VXORPS Y9, Y9, Y9 // Σ dmin·dy·summ lanes (X9)
+
+q4kloop:
+	MOVL 4(SI), AX  // scale bytes 0-3
+	MOVL 8(SI), BX  // 4-7
+	MOVL 12(SI), DX // 8-11
+	MOVL DX, R8     // mins 4-7: (u2>>4)&0x0f | ((u1>>6)&3)<<4
+	SHRL $4, R8
+	ANDL $0x0f0f0f0f, R8
+	MOVL BX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, R8
+	MOVL BX, R10 // mins 0-3: u1&0x3f
+	ANDL $0x3f3f3f3f, R10
+	MOVL DX, R11 // scales 4-7: u2&0x0f | ((u0>>6)&3)<<4
+	ANDL $0x0f0f0f0f, R11
+	MOVL AX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, R11
+	ANDL $0x3f3f3f3f, AX // scales 0-3
+	VMOVD        AX, X1
+	VPINSRD      $1, R11, X1, X1
+	VPINSRD      $2, R10, X1, X1
+	VPINSRD      $3, R8, X1, X1
+	VPMOVZXBW    X1, Y1          // words 0-7 scales, 8-15 mins
+	VPERMQ       $0x44, Y1, Y2   // scales in both lanes
+	VEXTRACTI128 $1, Y1, X1      // mins
+	VMOVDQU      260(DI), Y3     // bsums
+	VEXTRACTI128 $1, Y3, X4
+	VPHADDW      X4, X3, X3      // per-32 sums
+	VPMADDWD     X3, X1, X1
+	VCVTDQ2PS    X1, X1
+	VMOVD        (SI), X5        // d, dmin
+	VCVTPH2PS    X5, X5
+	VBROADCASTSS (DI), X6
+	VMULPS       X6, X5, X5      // d·dy, dmin·dy
+	VMOVSHDUP    X5, X6
+	VBROADCASTSS X6, X6
+	VFMADD231PS  X6, X1, X9
+	VBROADCASTSS X5, Y7
+	VPXOR        Y8, Y8, Y8
+	VMOVDQU     16(SI), Y10
+	VPSRLW      $4, Y10, Y11
+	VPAND       Y13, Y11, Y11
+	VPAND       Y13, Y10, Y10
+	VPMADDUBSW  4(DI), Y10, Y10
+	VPSHUFB     k4shuf<>+0(SB), Y2, Y12
+	VPMADDWD    Y12, Y10, Y10
+	VPMADDUBSW  36(DI), Y11, Y11
+	VPSHUFB     k4shuf<>+32(SB), Y2, Y12
+	VPMADDWD    Y12, Y11, Y11
+	VPADDD      Y10, Y8, Y8
+	VPADDD      Y11, Y8, Y8
+	VMOVDQU     48(SI), Y10
+	VPSRLW      $4, Y10, Y11
+	VPAND       Y13, Y11, Y11
+	VPAND       Y13, Y10, Y10
+	VPMADDUBSW  68(DI), Y10, Y10
+	VPSHUFB     k4shuf<>+64(SB), Y2, Y12
+	VPMADDWD    Y12, Y10, Y10
+	VPMADDUBSW  100(DI), Y11, Y11
+	VPSHUFB     k4shuf<>+96(SB), Y2, Y12
+	VPMADDWD    Y12, Y11, Y11
+	VPADDD      Y10, Y8, Y8
+	VPADDD      Y11, Y8, Y8
+	VMOVDQU     80(SI), Y10
+	VPSRLW      $4, Y10, Y11
+	VPAND       Y13, Y11, Y11
+	VPAND       Y13, Y10, Y10
+	VPMADDUBSW  132(DI), Y10, Y10
+	VPSHUFB     k4shuf<>+128(SB), Y2, Y12
+	VPMADDWD    Y12, Y10, Y10
+	VPMADDUBSW  164(DI), Y11, Y11
+	VPSHUFB     k4shuf<>+160(SB), Y2, Y12
+	VPMADDWD    Y12, Y11, Y11
+	VPADDD      Y10, Y8, Y8
+	VPADDD      Y11, Y8, Y8
+	VMOVDQU     112(SI), Y10
+	VPSRLW      $4, Y10, Y11
+	VPAND       Y13, Y11, Y11
+	VPAND       Y13, Y10, Y10
+	VPMADDUBSW  196(DI), Y10, Y10
+	VPSHUFB     k4shuf<>+192(SB), Y2, Y12
+	VPMADDWD    Y12, Y10, Y10
+	VPMADDUBSW  228(DI), Y11, Y11
+	VPSHUFB     k4shuf<>+224(SB), Y2, Y12
+	VPMADDWD    Y12, Y11, Y11
+	VPADDD      Y10, Y8, Y8
+	VPADDD      Y11, Y8, Y8
+	VCVTDQ2PS   Y8, Y8
+	VFMADD231PS Y7, Y8, Y0
+	ADDQ $144, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q4kloop
+	HSUM_Y0
+	VMOVHLPS  X9, X1, X1
+	VADDPS    X1, X9, X9
+	VMOVSHDUP X9, X1
+	VADDSS    X1, X9, X9
+	VSUBSS    X9, X0, X0
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    q4_krow
+	VZEROUPPER
+	RET
+
+// func dotQ6_KRowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// Q6_K quants are used unsigned (0..63) in VPMADDUBSW; the -32 offset is
+// applied once per super-block as 32·Σ scale·bsum from the Q8_K sums.
+TEXT ·dotQ6_KRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	BCAST32($0x0f0f0f0f, AX, Y13)
+	BCAST32($0x30303030, AX, Y12)
+
+q6_krow:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+
+q6kloop:
+	VMOVDQU   192(SI), X10   // 16 int8 scales
+	VPMOVSXBW X10, Y11
+	VPMADDWD  260(DI), Y11, Y11
+	VPSLLD    $5, Y11, Y11   // 32·Σ scale·bsum
+	VPXOR     Y8, Y8, Y8
+	VMOVDQU 128(SI), Y9
+	VMOVDQU 0(SI), Y1
+	VMOVDQU 32(SI), Y2
+	VPAND   Y13, Y1, Y3
+	VPSLLW  $4, Y9, Y4
+	VPAND   Y12, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VPMADDUBSW 4(DI), Y3, Y3
+	VPSHUFB   q6shuf<>+0(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y3, Y3
+	VPADDD    Y3, Y8, Y8
+	VPAND   Y13, Y2, Y3
+	VPSLLW  $2, Y9, Y4
+	VPAND   Y12, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VPMADDUBSW 36(DI), Y3, Y3
+	VPSHUFB   q6shuf<>+16(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y3, Y3
+	VPADDD    Y3, Y8, Y8
+	VPSRLW  $4, Y1, Y3
+	VPAND   Y13, Y3, Y3
+	VPAND   Y12, Y9, Y4
+	VPOR    Y4, Y3, Y3
+	VPMADDUBSW 68(DI), Y3, Y3
+	VPSHUFB   q6shuf<>+32(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y3, Y3
+	VPADDD    Y3, Y8, Y8
+	VPSRLW  $4, Y2, Y3
+	VPAND   Y13, Y3, Y3
+	VPSRLW  $2, Y9, Y4
+	VPAND   Y12, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VPMADDUBSW 100(DI), Y3, Y3
+	VPSHUFB   q6shuf<>+48(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y3, Y3
+	VPADDD    Y3, Y8, Y8
+	VMOVDQU 160(SI), Y9
+	VMOVDQU 64(SI), Y1
+	VMOVDQU 96(SI), Y2
+	VPAND   Y13, Y1, Y3
+	VPSLLW  $4, Y9, Y4
+	VPAND   Y12, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VPMADDUBSW 132(DI), Y3, Y3
+	VPSHUFB   q6shuf<>+64(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y3, Y3
+	VPADDD    Y3, Y8, Y8
+	VPAND   Y13, Y2, Y3
+	VPSLLW  $2, Y9, Y4
+	VPAND   Y12, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VPMADDUBSW 164(DI), Y3, Y3
+	VPSHUFB   q6shuf<>+80(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y3, Y3
+	VPADDD    Y3, Y8, Y8
+	VPSRLW  $4, Y1, Y3
+	VPAND   Y13, Y3, Y3
+	VPAND   Y12, Y9, Y4
+	VPOR    Y4, Y3, Y3
+	VPMADDUBSW 196(DI), Y3, Y3
+	VPSHUFB   q6shuf<>+96(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y3, Y3
+	VPADDD    Y3, Y8, Y8
+	VPSRLW  $4, Y2, Y3
+	VPAND   Y13, Y3, Y3
+	VPSRLW  $2, Y9, Y4
+	VPAND   Y12, Y4, Y4
+	VPOR    Y4, Y3, Y3
+	VPMADDUBSW 228(DI), Y3, Y3
+	VPSHUFB   q6shuf<>+112(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y3, Y3
+	VPADDD    Y3, Y8, Y8
+	VPSUBD       Y11, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	MOVWLZX      208(SI), AX
+	VMOVD        AX, X5
+	VCVTPH2PS    X5, X5
+	VMULSS       (DI), X5, X5
+	VBROADCASTSS X5, Y5
+	VFMADD231PS  Y5, Y8, Y0
+	ADDQ $210, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q6kloop
+	HSUM_Y0
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    q6_krow
+	VZEROUPPER
+	RET
+
+// func dotF16RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// nb is the element count, a positive multiple of 32; four 8-lane FMA
+// accumulators.
+TEXT ·dotF16RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+
+f16row:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+f16loop:
+	VCVTPH2PS 0(SI), Y4
+	VCVTPH2PS 0(DI), Y8
+	VFMADD231PS Y8, Y4, Y0
+	VCVTPH2PS 16(SI), Y5
+	VCVTPH2PS 16(DI), Y9
+	VFMADD231PS Y9, Y5, Y1
+	VCVTPH2PS 32(SI), Y6
+	VCVTPH2PS 32(DI), Y10
+	VFMADD231PS Y10, Y6, Y2
+	VCVTPH2PS 48(SI), Y7
+	VCVTPH2PS 48(DI), Y11
+	VFMADD231PS Y11, Y7, Y3
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $32, CX
+	JNZ  f16loop
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM_Y0
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    f16row
+	VZEROUPPER
+	RET
+
+// func dotF32RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// nb is the element count, a positive multiple of 32; four 8-lane FMA
+// accumulators.
+TEXT ·dotF32RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+
+f32row:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+f32loop:
+	VMOVUPS 0(SI), Y4
+	VMOVUPS 0(DI), Y8
+	VFMADD231PS Y8, Y4, Y0
+	VMOVUPS 32(SI), Y5
+	VMOVUPS 32(DI), Y9
+	VFMADD231PS Y9, Y5, Y1
+	VMOVUPS 64(SI), Y6
+	VMOVUPS 64(DI), Y10
+	VFMADD231PS Y10, Y6, Y2
+	VMOVUPS 96(SI), Y7
+	VMOVUPS 96(DI), Y11
+	VFMADD231PS Y11, Y7, Y3
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JNZ  f32loop
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	HSUM_Y0
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    f32row
+	VZEROUPPER
+	RET
+
+// HSUM(y, x, t) sums the 8 floats of y into the low lane of x (y's own
+// X register), clobbering t.
+#define HSUM(y, x, t) \
+	VEXTRACTF128 $1, y, t \
+	VADDPS       t, x, x \
+	VMOVHLPS     x, t, t \
+	VADDPS       t, x, x \
+	VMOVSHDUP    x, t \
+	VADDSS       t, x, x
+
+// func dotQ4_0x4AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+//
+// Four weight rows (x, x+stride, x+2·stride, x+3·stride) against one Q8_0
+// activation row: each activation block is loaded and its scale converted
+// once for the four rows. Writes out[0..3].
+TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	ONES16(Y14)
+	BCAST32($0x0f0f0f0f, AX, Y13)
+	BCAST32($0x08080808, AX, Y12)
+	VMOVDQU nibshift<>(SB), Y10
+
+q4_0x4loop:
+	VMOVDQU   2(DI), Y4      // activation quants
+	MOVWLZX   (DI), AX
+	VMOVD     AX, X11
+	VCVTPH2PS X11, X11       // dy
+	VPMADDUBSW Y4, Y12, Y9   // Σ 8·y pairs, shared by the rows
+	VBROADCASTI128 2(SI), Y5
+	VPSRLVD      Y10, Y5, Y5
+	VPAND        Y13, Y5, Y5
+	VPMADDUBSW   Y4, Y5, Y5
+	VPSUBW       Y9, Y5, Y5
+	VPMADDWD     Y14, Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	MOVWLZX      (SI), AX
+	VMOVD        AX, X7
+	VCVTPH2PS    X7, X7
+	VMULSS       X11, X7, X7
+	VBROADCASTSS X7, Y7
+	VFMADD231PS  Y7, Y5, Y0
+	VBROADCASTI128 2(R8), Y5
+	VPSRLVD      Y10, Y5, Y5
+	VPAND        Y13, Y5, Y5
+	VPMADDUBSW   Y4, Y5, Y5
+	VPSUBW       Y9, Y5, Y5
+	VPMADDWD     Y14, Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	MOVWLZX      (R8), AX
+	VMOVD        AX, X7
+	VCVTPH2PS    X7, X7
+	VMULSS       X11, X7, X7
+	VBROADCASTSS X7, Y7
+	VFMADD231PS  Y7, Y5, Y1
+	VBROADCASTI128 2(R9), Y5
+	VPSRLVD      Y10, Y5, Y5
+	VPAND        Y13, Y5, Y5
+	VPMADDUBSW   Y4, Y5, Y5
+	VPSUBW       Y9, Y5, Y5
+	VPMADDWD     Y14, Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	MOVWLZX      (R9), AX
+	VMOVD        AX, X7
+	VCVTPH2PS    X7, X7
+	VMULSS       X11, X7, X7
+	VBROADCASTSS X7, Y7
+	VFMADD231PS  Y7, Y5, Y2
+	VBROADCASTI128 2(R10), Y5
+	VPSRLVD      Y10, Y5, Y5
+	VPAND        Y13, Y5, Y5
+	VPMADDUBSW   Y4, Y5, Y5
+	VPSUBW       Y9, Y5, Y5
+	VPMADDWD     Y14, Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	MOVWLZX      (R10), AX
+	VMOVD        AX, X7
+	VCVTPH2PS    X7, X7
+	VMULSS       X11, X7, X7
+	VBROADCASTSS X7, Y7
+	VFMADD231PS  Y7, Y5, Y3
+	ADDQ $18, SI
+	ADDQ $18, R8
+	ADDQ $18, R9
+	ADDQ $18, R10
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q4_0x4loop
+
+	MOVQ out+32(FP), DX
+	HSUM(Y0, X0, X8)
+	HSUM(Y1, X1, X8)
+	HSUM(Y2, X2, X8)
+	HSUM(Y3, X3, X8)
+	VZEROUPPER
+	MOVSS X0, (DX)
+	MOVSS X1, 4(DX)
+	MOVSS X2, 8(DX)
+	MOVSS X3, 12(DX)
+	RET
+
+// func dotQ8_0x4AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+//
+// Four weight rows (x, x+stride, x+2·stride, x+3·stride) against one Q8_0
+// activation row: each activation block is loaded and its scale converted
+// once for the four rows. Writes out[0..3].
+TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R9
+	LEAQ (R9)(DX*1), R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	ONES16(Y14)
+
+q8_0x4loop:
+	VMOVDQU   2(DI), Y4      // activation quants
+	MOVWLZX   (DI), AX
+	VMOVD     AX, X11
+	VCVTPH2PS X11, X11       // dy
+	VMOVDQU     2(SI), Y5
+	VPSIGNB      Y5, Y4, Y6
+	VPABSB       Y5, Y5
+	VPMADDUBSW   Y6, Y5, Y5
+	VPMADDWD     Y14, Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	MOVWLZX      (SI), AX
+	VMOVD        AX, X7
+	VCVTPH2PS    X7, X7
+	VMULSS       X11, X7, X7
+	VBROADCASTSS X7, Y7
+	VFMADD231PS  Y7, Y5, Y0
+	VMOVDQU     2(R8), Y5
+	VPSIGNB      Y5, Y4, Y6
+	VPABSB       Y5, Y5
+	VPMADDUBSW   Y6, Y5, Y5
+	VPMADDWD     Y14, Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	MOVWLZX      (R8), AX
+	VMOVD        AX, X7
+	VCVTPH2PS    X7, X7
+	VMULSS       X11, X7, X7
+	VBROADCASTSS X7, Y7
+	VFMADD231PS  Y7, Y5, Y1
+	VMOVDQU     2(R9), Y5
+	VPSIGNB      Y5, Y4, Y6
+	VPABSB       Y5, Y5
+	VPMADDUBSW   Y6, Y5, Y5
+	VPMADDWD     Y14, Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	MOVWLZX      (R9), AX
+	VMOVD        AX, X7
+	VCVTPH2PS    X7, X7
+	VMULSS       X11, X7, X7
+	VBROADCASTSS X7, Y7
+	VFMADD231PS  Y7, Y5, Y2
+	VMOVDQU     2(R10), Y5
+	VPSIGNB      Y5, Y4, Y6
+	VPABSB       Y5, Y5
+	VPMADDUBSW   Y6, Y5, Y5
+	VPMADDWD     Y14, Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	MOVWLZX      (R10), AX
+	VMOVD        AX, X7
+	VCVTPH2PS    X7, X7
+	VMULSS       X11, X7, X7
+	VBROADCASTSS X7, Y7
+	VFMADD231PS  Y7, Y5, Y3
+	ADDQ $34, SI
+	ADDQ $34, R8
+	ADDQ $34, R9
+	ADDQ $34, R10
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q8_0x4loop
+
+	MOVQ out+32(FP), DX
+	HSUM(Y0, X0, X8)
+	HSUM(Y1, X1, X8)
+	HSUM(Y2, X2, X8)
+	HSUM(Y3, X3, X8)
+	VZEROUPPER
+	MOVSS X0, (DX)
+	MOVSS X1, 4(DX)
+	MOVSS X2, 8(DX)
+	MOVSS X3, 12(DX)
+	RET
+
+
+// func dotQ5_KRowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// As dotQ4_KRowsAVX2, with the fifth bit of each quant taken from qh (bit j
+// for sub-block j) and or-ed in as 16 before the byte products.
+TEXT ·dotQ5_KRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	BCAST32($0x0f0f0f0f, AX, Y13)
+	BCAST32($0x01010101, AX, Y14)
+
+q5_krow:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0 // Σ d·dy·isum lanes
+	VXORPS Y9, Y9, Y9 // Σ dmin·dy·summ lanes (X9)
+
+q5kloop:
+	MOVL 4(SI), AX  // scale bytes 0-3
+	MOVL 8(SI), BX  // 4-7
+	MOVL 12(SI), DX // 8-11
+	MOVL DX, R8     // mins 4-7: (u2>>4)&0x0f | ((u1>>6)&3)<<4
+	SHRL $4, R8
+	ANDL $0x0f0f0f0f, R8
+	MOVL BX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, R8
+	MOVL BX, R10 // mins 0-3: u1&0x3f
+	ANDL $0x3f3f3f3f, R10
+	MOVL DX, R11 // scales 4-7: u2&0x0f | ((u0>>6)&3)<<4
+	ANDL $0x0f0f0f0f, R11
+	MOVL AX, R9
+	SHRL $6, R9
+	ANDL $0x03030303, R9
+	SHLL $4, R9
+	ORL  R9, R11
+	ANDL $0x3f3f3f3f, AX // scales 0-3
+	VMOVD        AX, X1
+	VPINSRD      $1, R11, X1, X1
+	VPINSRD      $2, R10, X1, X1
+	VPINSRD      $3, R8, X1, X1
+	VPMOVZXBW    X1, Y1          // words 0-7 scales, 8-15 mins
+	VPERMQ       $0x44, Y1, Y2   // scales in both lanes
+	VEXTRACTI128 $1, Y1, X1      // mins
+	VMOVDQU      260(DI), Y3     // bsums
+	VEXTRACTI128 $1, Y3, X4
+	VPHADDW      X4, X3, X3      // per-32 sums
+	VPMADDWD     X3, X1, X1
+	VCVTDQ2PS    X1, X1
+	VMOVD        (SI), X5        // d, dmin
+	VCVTPH2PS    X5, X5
+	VBROADCASTSS (DI), X6
+	VMULPS       X6, X5, X5      // d·dy, dmin·dy
+	VMOVSHDUP    X5, X6
+	VBROADCASTSS X6, X6
+	VFMADD231PS  X6, X1, X9
+	VBROADCASTSS X5, Y7
+	VPXOR        Y8, Y8, Y8
+	VMOVDQU      16(SI), Y15     // qh: bit j = fifth bit of sub-block j
+	VMOVDQU     48(SI), Y10
+	VPSRLW      $4, Y10, Y11
+	VPAND       Y13, Y11, Y11
+	VPAND       Y13, Y10, Y10
+	VPAND       Y14, Y15, Y12     // next bit: sub-block 2j
+	VPSLLW      $4, Y12, Y12
+	VPOR        Y12, Y10, Y10
+	VPSRLW      $1, Y15, Y15
+	VPAND       Y14, Y15, Y12     // sub-block 2j+1
+	VPSLLW      $4, Y12, Y12
+	VPOR        Y12, Y11, Y11
+	VPSRLW      $1, Y15, Y15
+	VPMADDUBSW  4(DI), Y10, Y10
+	VPSHUFB     k4shuf<>+0(SB), Y2, Y12
+	VPMADDWD    Y12, Y10, Y10
+	VPMADDUBSW  36(DI), Y11, Y11
+	VPSHUFB     k4shuf<>+32(SB), Y2, Y12
+	VPMADDWD    Y12, Y11, Y11
+	VPADDD      Y10, Y8, Y8
+	VPADDD      Y11, Y8, Y8
+	VMOVDQU     80(SI), Y10
+	VPSRLW      $4, Y10, Y11
+	VPAND       Y13, Y11, Y11
+	VPAND       Y13, Y10, Y10
+	VPAND       Y14, Y15, Y12     // next bit: sub-block 2j
+	VPSLLW      $4, Y12, Y12
+	VPOR        Y12, Y10, Y10
+	VPSRLW      $1, Y15, Y15
+	VPAND       Y14, Y15, Y12     // sub-block 2j+1
+	VPSLLW      $4, Y12, Y12
+	VPOR        Y12, Y11, Y11
+	VPSRLW      $1, Y15, Y15
+	VPMADDUBSW  68(DI), Y10, Y10
+	VPSHUFB     k4shuf<>+64(SB), Y2, Y12
+	VPMADDWD    Y12, Y10, Y10
+	VPMADDUBSW  100(DI), Y11, Y11
+	VPSHUFB     k4shuf<>+96(SB), Y2, Y12
+	VPMADDWD    Y12, Y11, Y11
+	VPADDD      Y10, Y8, Y8
+	VPADDD      Y11, Y8, Y8
+	VMOVDQU     112(SI), Y10
+	VPSRLW      $4, Y10, Y11
+	VPAND       Y13, Y11, Y11
+	VPAND       Y13, Y10, Y10
+	VPAND       Y14, Y15, Y12     // next bit: sub-block 2j
+	VPSLLW      $4, Y12, Y12
+	VPOR        Y12, Y10, Y10
+	VPSRLW      $1, Y15, Y15
+	VPAND       Y14, Y15, Y12     // sub-block 2j+1
+	VPSLLW      $4, Y12, Y12
+	VPOR        Y12, Y11, Y11
+	VPSRLW      $1, Y15, Y15
+	VPMADDUBSW  132(DI), Y10, Y10
+	VPSHUFB     k4shuf<>+128(SB), Y2, Y12
+	VPMADDWD    Y12, Y10, Y10
+	VPMADDUBSW  164(DI), Y11, Y11
+	VPSHUFB     k4shuf<>+160(SB), Y2, Y12
+	VPMADDWD    Y12, Y11, Y11
+	VPADDD      Y10, Y8, Y8
+	VPADDD      Y11, Y8, Y8
+	VMOVDQU     144(SI), Y10
+	VPSRLW      $4, Y10, Y11
+	VPAND       Y13, Y11, Y11
+	VPAND       Y13, Y10, Y10
+	VPAND       Y14, Y15, Y12     // next bit: sub-block 2j
+	VPSLLW      $4, Y12, Y12
+	VPOR        Y12, Y10, Y10
+	VPSRLW      $1, Y15, Y15
+	VPAND       Y14, Y15, Y12     // sub-block 2j+1
+	VPSLLW      $4, Y12, Y12
+	VPOR        Y12, Y11, Y11
+	VPSRLW      $1, Y15, Y15
+	VPMADDUBSW  196(DI), Y10, Y10
+	VPSHUFB     k4shuf<>+192(SB), Y2, Y12
+	VPMADDWD    Y12, Y10, Y10
+	VPMADDUBSW  228(DI), Y11, Y11
+	VPSHUFB     k4shuf<>+224(SB), Y2, Y12
+	VPMADDWD    Y12, Y11, Y11
+	VPADDD      Y10, Y8, Y8
+	VPADDD      Y11, Y8, Y8
+	VCVTDQ2PS   Y8, Y8
+	VFMADD231PS Y7, Y8, Y0
+	ADDQ $176, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q5kloop
+	HSUM_Y0
+	VMOVHLPS  X9, X1, X1
+	VADDPS    X1, X9, X9
+	VMOVSHDUP X9, X1
+	VADDSS    X1, X9, X9
+	VSUBSS    X9, X0, X0
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    q5_krow
+	VZEROUPPER
+	RET
+
+// bitshuf<> and bitmask<> expand a 32-bit mask into 32 bytes (0xff where
+// the bit is set): byte i takes byte i/8 of the mask, or-ed with all bits
+// but bit i%8, compared with all-ones.
+DATA bitshuf<>+0(SB)/8, $0x0000000000000000
+DATA bitshuf<>+8(SB)/8, $0x0101010101010101
+DATA bitshuf<>+16(SB)/8, $0x0202020202020202
+DATA bitshuf<>+24(SB)/8, $0x0303030303030303
+GLOBL bitshuf<>(SB), RODATA|NOPTR, $32
+DATA bitmask<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA bitmask<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA bitmask<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA bitmask<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL bitmask<>(SB), RODATA|NOPTR, $32
+
+// iq4nl<> is IQ4_NL's 16-entry value table (int8).
+DATA iq4nl<>+0(SB)/8, $0xf6eaddcfbfad9881
+DATA iq4nl<>+8(SB)/8, $0x7159453526190d01
+GLOBL iq4nl<>(SB), RODATA|NOPTR, $16
+
+// func dotQ5_0RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// Q5_0 weights (fifth bits in a 32-bit mask) by Q8_0: quants -16..15 made
+// signed by or-ing 0xf0 where the bit is clear.
+TEXT ·dotQ5_0RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	ONES16(Y14)
+	BCAST32($0x0f0f0f0f, AX, Y13)
+	VMOVDQU nibshift<>(SB), Y11
+	VMOVDQU bitshuf<>(SB), Y10
+	VMOVDQU bitmask<>(SB), Y9
+	VPCMPEQB Y8, Y8, Y8
+	BCAST32($0xf0f0f0f0, AX, Y12)
+
+q5_0row:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y7, Y7, Y7
+
+q5_0loop:
+	VBROADCASTI128 6(SI), Y1
+	VPSRLVD        Y11, Y1, Y1
+	VPAND          Y13, Y1, Y1
+	VPBROADCASTD 2(SI), Y2
+	VPSHUFB      Y10, Y2, Y2
+	VPOR         Y9, Y2, Y2
+	VPCMPEQB     Y8, Y2, Y2
+	VPANDN      Y12, Y2, Y2
+	VPOR        Y2, Y1, Y1
+	VMOVDQU     2(DI), Y2
+	VPSIGNB     Y1, Y2, Y2
+	VPABSB      Y1, Y1
+	VPMADDUBSW  Y2, Y1, Y3
+	VPMADDWD    Y14, Y3, Y3
+	VCVTDQ2PS   Y3, Y3
+	Q8_SCALE((SI), (DI), Y4, X4)
+	VFMADD231PS Y4, Y3, Y0
+	ADDQ $22, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q5_0loop
+	HSUM_Y0
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    q5_0row
+	VZEROUPPER
+	RET
+
+// func dotQ4_1RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// Q4_1 weights by Q8_1: d_x·d_y·Σq·y per block plus m_x·s_y.
+TEXT ·dotQ4_1RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	ONES16(Y14)
+	BCAST32($0x0f0f0f0f, AX, Y13)
+	VMOVDQU nibshift<>(SB), Y11
+	VMOVDQU bitshuf<>(SB), Y10
+	VMOVDQU bitmask<>(SB), Y9
+	VPCMPEQB Y8, Y8, Y8
+
+q4_1row:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y7, Y7, Y7
+
+q4_1loop:
+	VBROADCASTI128 4(SI), Y1
+	VPSRLVD        Y11, Y1, Y1
+	VPAND          Y13, Y1, Y1
+	VPMADDUBSW  4(DI), Y1, Y3
+	VPMADDWD    Y14, Y3, Y3
+	VCVTDQ2PS   Y3, Y3
+	VMOVD       (SI), X5
+	VCVTPH2PS   X5, X5        // dx, mx
+	VMOVD       (DI), X6
+	VCVTPH2PS   X6, X6        // dy, sy
+	VMULPS      X6, X5, X5    // dx·dy, mx·sy
+	VBROADCASTSS X5, Y4
+	VFMADD231PS Y4, Y3, Y0
+	VMOVSHDUP   X5, X5
+	VADDSS      X5, X7, X7
+	ADDQ $20, SI
+	ADDQ $36, DI
+	DECQ CX
+	JNZ  q4_1loop
+	HSUM_Y0
+	VADDSS X7, X0, X0
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    q4_1row
+	VZEROUPPER
+	RET
+
+// func dotQ5_1RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// Q5_1 weights by Q8_1: as Q4_1 with the fifth bit from the 32-bit mask.
+TEXT ·dotQ5_1RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	ONES16(Y14)
+	BCAST32($0x0f0f0f0f, AX, Y13)
+	VMOVDQU nibshift<>(SB), Y11
+	VMOVDQU bitshuf<>(SB), Y10
+	VMOVDQU bitmask<>(SB), Y9
+	VPCMPEQB Y8, Y8, Y8
+	BCAST32($0x10101010, AX, Y12)
+
+q5_1row:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y7, Y7, Y7
+
+q5_1loop:
+	VBROADCASTI128 8(SI), Y1
+	VPSRLVD        Y11, Y1, Y1
+	VPAND          Y13, Y1, Y1
+	VPBROADCASTD 4(SI), Y2
+	VPSHUFB      Y10, Y2, Y2
+	VPOR         Y9, Y2, Y2
+	VPCMPEQB     Y8, Y2, Y2
+	VPAND       Y12, Y2, Y2
+	VPOR        Y2, Y1, Y1
+	VPMADDUBSW  4(DI), Y1, Y3
+	VPMADDWD    Y14, Y3, Y3
+	VCVTDQ2PS   Y3, Y3
+	VMOVD       (SI), X5
+	VCVTPH2PS   X5, X5        // dx, mx
+	VMOVD       (DI), X6
+	VCVTPH2PS   X6, X6        // dy, sy
+	VMULPS      X6, X5, X5    // dx·dy, mx·sy
+	VBROADCASTSS X5, Y4
+	VFMADD231PS Y4, Y3, Y0
+	VMOVSHDUP   X5, X5
+	VADDSS      X5, X7, X7
+	ADDQ $24, SI
+	ADDQ $36, DI
+	DECQ CX
+	JNZ  q5_1loop
+	HSUM_Y0
+	VADDSS X7, X0, X0
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    q5_1row
+	VZEROUPPER
+	RET
+
+// func dotIQ4_NLRowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// IQ4_NL weights by Q8_0: nibbles looked up in the value table with VPSHUFB.
+TEXT ·dotIQ4_NLRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	ONES16(Y14)
+	BCAST32($0x0f0f0f0f, AX, Y13)
+	VMOVDQU nibshift<>(SB), Y11
+	VMOVDQU bitshuf<>(SB), Y10
+	VMOVDQU bitmask<>(SB), Y9
+	VPCMPEQB Y8, Y8, Y8
+	VBROADCASTI128 iq4nl<>(SB), Y12
+
+iq4_nlrow:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y7, Y7, Y7
+
+iq4_nlloop:
+	VBROADCASTI128 2(SI), Y1
+	VPSRLVD        Y11, Y1, Y1
+	VPAND          Y13, Y1, Y1
+	VPSHUFB     Y1, Y12, Y1
+	VMOVDQU     2(DI), Y2
+	VPSIGNB     Y1, Y2, Y2
+	VPABSB      Y1, Y1
+	VPMADDUBSW  Y2, Y1, Y3
+	VPMADDWD    Y14, Y3, Y3
+	VCVTDQ2PS   Y3, Y3
+	Q8_SCALE((SI), (DI), Y4, X4)
+	VFMADD231PS Y4, Y3, Y0
+	ADDQ $18, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  iq4_nlloop
+	HSUM_Y0
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    iq4_nlrow
+	VZEROUPPER
+	RET
+
+// func dotIQ4_XSRowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// IQ4_XS weights by Q8_K: IQ4_NL table lookups per 32-element sub-block,
+// weighted by the 6-bit sub-block scale minus 32.
+TEXT ·dotIQ4_XSRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	BCAST32($0x0f0f0f0f, AX, Y13)
+	VMOVDQU        nibshift<>(SB), Y11
+	VBROADCASTI128 iq4nl<>(SB), Y12
+
+iq4_xsrow:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+
+iq4_xsloop:
+	VPXOR        Y8, Y8, Y8
+	MOVWLZX      2(SI), DX // scales_h
+	VBROADCASTI128 8(SI), Y1
+	VPSRLVD      Y11, Y1, Y1
+	VPAND        Y13, Y1, Y1
+	VPSHUFB      Y1, Y12, Y1     // signed values of sub-block 0
+	VMOVDQU      4(DI), Y2
+	VPSIGNB      Y1, Y2, Y2
+	VPABSB       Y1, Y1
+	VPMADDUBSW   Y2, Y1, Y3
+	MOVBLZX      4(SI), AX
+	ANDL         $15, AX
+	MOVL         DX, BX
+	SHRL         $0, BX
+	ANDL         $3, BX
+	SHLL         $4, BX
+	ORL          BX, AX
+	SUBL         $32, AX          // ls-32
+	VMOVD        AX, X4
+	VPBROADCASTW X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y8, Y8
+	VBROADCASTI128 24(SI), Y1
+	VPSRLVD      Y11, Y1, Y1
+	VPAND        Y13, Y1, Y1
+	VPSHUFB      Y1, Y12, Y1     // signed values of sub-block 1
+	VMOVDQU      36(DI), Y2
+	VPSIGNB      Y1, Y2, Y2
+	VPABSB       Y1, Y1
+	VPMADDUBSW   Y2, Y1, Y3
+	MOVBLZX      4(SI), AX
+	SHRL         $4, AX
+	ANDL         $15, AX
+	MOVL         DX, BX
+	SHRL         $2, BX
+	ANDL         $3, BX
+	SHLL         $4, BX
+	ORL          BX, AX
+	SUBL         $32, AX          // ls-32
+	VMOVD        AX, X4
+	VPBROADCASTW X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y8, Y8
+	VBROADCASTI128 40(SI), Y1
+	VPSRLVD      Y11, Y1, Y1
+	VPAND        Y13, Y1, Y1
+	VPSHUFB      Y1, Y12, Y1     // signed values of sub-block 2
+	VMOVDQU      68(DI), Y2
+	VPSIGNB      Y1, Y2, Y2
+	VPABSB       Y1, Y1
+	VPMADDUBSW   Y2, Y1, Y3
+	MOVBLZX      5(SI), AX
+	ANDL         $15, AX
+	MOVL         DX, BX
+	SHRL         $4, BX
+	ANDL         $3, BX
+	SHLL         $4, BX
+	ORL          BX, AX
+	SUBL         $32, AX          // ls-32
+	VMOVD        AX, X4
+	VPBROADCASTW X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y8, Y8
+	VBROADCASTI128 56(SI), Y1
+	VPSRLVD      Y11, Y1, Y1
+	VPAND        Y13, Y1, Y1
+	VPSHUFB      Y1, Y12, Y1     // signed values of sub-block 3
+	VMOVDQU      100(DI), Y2
+	VPSIGNB      Y1, Y2, Y2
+	VPABSB       Y1, Y1
+	VPMADDUBSW   Y2, Y1, Y3
+	MOVBLZX      5(SI), AX
+	SHRL         $4, AX
+	ANDL         $15, AX
+	MOVL         DX, BX
+	SHRL         $6, BX
+	ANDL         $3, BX
+	SHLL         $4, BX
+	ORL          BX, AX
+	SUBL         $32, AX          // ls-32
+	VMOVD        AX, X4
+	VPBROADCASTW X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y8, Y8
+	VBROADCASTI128 72(SI), Y1
+	VPSRLVD      Y11, Y1, Y1
+	VPAND        Y13, Y1, Y1
+	VPSHUFB      Y1, Y12, Y1     // signed values of sub-block 4
+	VMOVDQU      132(DI), Y2
+	VPSIGNB      Y1, Y2, Y2
+	VPABSB       Y1, Y1
+	VPMADDUBSW   Y2, Y1, Y3
+	MOVBLZX      6(SI), AX
+	ANDL         $15, AX
+	MOVL         DX, BX
+	SHRL         $8, BX
+	ANDL         $3, BX
+	SHLL         $4, BX
+	ORL          BX, AX
+	SUBL         $32, AX          // ls-32
+	VMOVD        AX, X4
+	VPBROADCASTW X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y8, Y8
+	VBROADCASTI128 88(SI), Y1
+	VPSRLVD      Y11, Y1, Y1
+	VPAND        Y13, Y1, Y1
+	VPSHUFB      Y1, Y12, Y1     // signed values of sub-block 5
+	VMOVDQU      164(DI), Y2
+	VPSIGNB      Y1, Y2, Y2
+	VPABSB       Y1, Y1
+	VPMADDUBSW   Y2, Y1, Y3
+	MOVBLZX      6(SI), AX
+	SHRL         $4, AX
+	ANDL         $15, AX
+	MOVL         DX, BX
+	SHRL         $10, BX
+	ANDL         $3, BX
+	SHLL         $4, BX
+	ORL          BX, AX
+	SUBL         $32, AX          // ls-32
+	VMOVD        AX, X4
+	VPBROADCASTW X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y8, Y8
+	VBROADCASTI128 104(SI), Y1
+	VPSRLVD      Y11, Y1, Y1
+	VPAND        Y13, Y1, Y1
+	VPSHUFB      Y1, Y12, Y1     // signed values of sub-block 6
+	VMOVDQU      196(DI), Y2
+	VPSIGNB      Y1, Y2, Y2
+	VPABSB       Y1, Y1
+	VPMADDUBSW   Y2, Y1, Y3
+	MOVBLZX      7(SI), AX
+	ANDL         $15, AX
+	MOVL         DX, BX
+	SHRL         $12, BX
+	ANDL         $3, BX
+	SHLL         $4, BX
+	ORL          BX, AX
+	SUBL         $32, AX          // ls-32
+	VMOVD        AX, X4
+	VPBROADCASTW X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y8, Y8
+	VBROADCASTI128 120(SI), Y1
+	VPSRLVD      Y11, Y1, Y1
+	VPAND        Y13, Y1, Y1
+	VPSHUFB      Y1, Y12, Y1     // signed values of sub-block 7
+	VMOVDQU      228(DI), Y2
+	VPSIGNB      Y1, Y2, Y2
+	VPABSB       Y1, Y1
+	VPMADDUBSW   Y2, Y1, Y3
+	MOVBLZX      7(SI), AX
+	SHRL         $4, AX
+	ANDL         $15, AX
+	MOVL         DX, BX
+	SHRL         $14, BX
+	ANDL         $3, BX
+	SHLL         $4, BX
+	ORL          BX, AX
+	SUBL         $32, AX          // ls-32
+	VMOVD        AX, X4
+	VPBROADCASTW X4, Y4
+	VPMADDWD     Y4, Y3, Y3
+	VPADDD       Y3, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	MOVWLZX      (SI), AX
+	VMOVD        AX, X5
+	VCVTPH2PS    X5, X5
+	VMULSS       (DI), X5, X5
+	VBROADCASTSS X5, Y5
+	VFMADD231PS  Y5, Y8, Y0
+	ADDQ $136, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  iq4_xsloop
+	HSUM_Y0
+
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    iq4_xsrow
+	VZEROUPPER
+	RET
+
+// func dotQ3_KRowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// Q3_K weights by Q8_K: 2-bit quants plus 4 where the hmask bit is set
+// (0..7) in VPMADDUBSW; the -4 offset is applied once per super-block as
+// 4·Σ scale·bsum from the Q8_K sums.
+TEXT ·dotQ3_KRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	BCAST32($0x03030303, AX, Y13)
+	BCAST32($0x04040404, AX, Y12)
+	BCAST32($0x20202020, AX, Y15)
+
+q3_krow:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+
+q3_kloop:
+	MOVL  96(SI), AX  // scale bytes 0-3
+	MOVL  100(SI), BX // 4-7
+	MOVL  104(SI), DX // 8-11: high bits
+	MOVL  AX, R8      // scales 0-3: lo nibbles of 0-3 | (u2 & 3) << 4
+	ANDL  $0x0f0f0f0f, R8
+	MOVL  DX, R10
+	ANDL  $0x03030303, R10
+	SHLL  $4, R10
+	ORL   R10, R8
+	MOVL  BX, R9      // scales 4-7
+	ANDL  $0x0f0f0f0f, R9
+	MOVL  DX, R10
+	SHRL  $2, R10
+	ANDL  $0x03030303, R10
+	SHLL  $4, R10
+	ORL   R10, R9
+	MOVL  AX, R11     // scales 8-11
+	SHRL  $4, R11
+	ANDL  $0x0f0f0f0f, R11
+	MOVL  DX, R10
+	SHRL  $4, R10
+	ANDL  $0x03030303, R10
+	SHLL  $4, R10
+	ORL   R10, R11
+	SHRL  $4, BX      // scales 12-15
+	ANDL  $0x0f0f0f0f, BX
+	SHRL  $6, DX
+	ANDL  $0x03030303, DX
+	SHLL  $4, DX
+	ORL   DX, BX
+	VMOVD     R8, X10
+	VPINSRD   $1, R9, X10, X10
+	VPINSRD   $2, R11, X10, X10
+	VPINSRD   $3, BX, X10, X10
+	VPSUBB    X15, X10, X10     // 16 signed scales
+	VPMOVSXBW X10, Y9
+	VPMADDWD  260(DI), Y9, Y9   // Σ scale·bsum pairs
+	VPSLLD    $2, Y9, Y9        // ·4: the quants' -4 offset
+	VPXOR     Y8, Y8, Y8
+	VMOVDQU   (SI), Y7          // hmask
+	VMOVDQU   32(SI), Y6
+	VPAND     Y13, Y6, Y1
+	VPSLLW    $2, Y7, Y2
+	VPAND     Y12, Y2, Y2
+	VPOR      Y2, Y1, Y1        // quant + 4, 0..7
+	VPMADDUBSW 4(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+0(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSRLW    $2, Y6, Y1
+	VPAND     Y13, Y1, Y1
+	VPSLLW    $1, Y7, Y2
+	VPAND     Y12, Y2, Y2
+	VPOR      Y2, Y1, Y1        // quant + 4, 0..7
+	VPMADDUBSW 36(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+16(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSRLW    $4, Y6, Y1
+	VPAND     Y13, Y1, Y1
+	VMOVDQA   Y7, Y2
+	VPAND     Y12, Y2, Y2
+	VPOR      Y2, Y1, Y1        // quant + 4, 0..7
+	VPMADDUBSW 68(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+32(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSRLW    $6, Y6, Y1
+	VPAND     Y13, Y1, Y1
+	VPSRLW    $1, Y7, Y2
+	VPAND     Y12, Y2, Y2
+	VPOR      Y2, Y1, Y1        // quant + 4, 0..7
+	VPMADDUBSW 100(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+48(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VMOVDQU   64(SI), Y6
+	VPAND     Y13, Y6, Y1
+	VPSRLW    $2, Y7, Y2
+	VPAND     Y12, Y2, Y2
+	VPOR      Y2, Y1, Y1        // quant + 4, 0..7
+	VPMADDUBSW 132(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+64(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSRLW    $2, Y6, Y1
+	VPAND     Y13, Y1, Y1
+	VPSRLW    $3, Y7, Y2
+	VPAND     Y12, Y2, Y2
+	VPOR      Y2, Y1, Y1        // quant + 4, 0..7
+	VPMADDUBSW 164(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+80(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSRLW    $4, Y6, Y1
+	VPAND     Y13, Y1, Y1
+	VPSRLW    $4, Y7, Y2
+	VPAND     Y12, Y2, Y2
+	VPOR      Y2, Y1, Y1        // quant + 4, 0..7
+	VPMADDUBSW 196(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+96(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSRLW    $6, Y6, Y1
+	VPAND     Y13, Y1, Y1
+	VPSRLW    $5, Y7, Y2
+	VPAND     Y12, Y2, Y2
+	VPOR      Y2, Y1, Y1        // quant + 4, 0..7
+	VPMADDUBSW 228(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+112(SB), X10, X5
+	VPMOVSXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSUBD       Y9, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	MOVWLZX      108(SI), AX
+	VMOVD        AX, X5
+	VCVTPH2PS    X5, X5
+	VMULSS       (DI), X5, X5
+	VBROADCASTSS X5, Y5
+	VFMADD231PS  Y5, Y8, Y0
+	ADDQ $110, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q3_kloop
+	HSUM_Y0
+
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    q3_krow
+	VZEROUPPER
+	RET
+
+// func dotQ2_KRowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+//
+// Q2_K weights by Q8_K: 2-bit quants times 4-bit scales per 16 elements,
+// minus dmin·Σ min·bsum (accumulated separately in Y7).
+TEXT ·dotQ2_KRowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	BCAST32($0x03030303, AX, Y13)
+	BCAST32($0x0f0f0f0f, AX, Y14)
+
+q2_krow:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y7, Y7, Y7
+
+q2_kloop:
+	VMOVDQU      (SI), X10         // scales: low nibble scale, high nibble min
+	VPSRLW       $4, X10, X9
+	VPAND        X14, X9, X9       // mins
+	VPAND        X14, X10, X10     // scales
+	VPMOVZXBW    X9, Y9
+	VPMADDWD     260(DI), Y9, Y9   // Σ min·bsum pairs
+	VCVTDQ2PS    Y9, Y9
+	VMOVD        80(SI), X5        // d, dmin
+	VCVTPH2PS    X5, X5
+	VBROADCASTSS (DI), X6
+	VMULPS       X6, X5, X5        // d·dy, dmin·dy
+	VMOVSHDUP    X5, X6
+	VBROADCASTSS X6, Y6
+	VFMADD231PS  Y6, Y9, Y7        // min term
+	VBROADCASTSS X5, Y4
+	VPXOR        Y8, Y8, Y8
+	VMOVDQU   16(SI), Y6
+	VPAND     Y13, Y6, Y1
+	VPMADDUBSW 4(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+0(SB), X10, X5
+	VPMOVZXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSRLW    $2, Y6, Y1
+	VPAND     Y13, Y1, Y1
+	VPMADDUBSW 36(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+16(SB), X10, X5
+	VPMOVZXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSRLW    $4, Y6, Y1
+	VPAND     Y13, Y1, Y1
+	VPMADDUBSW 68(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+32(SB), X10, X5
+	VPMOVZXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSRLW    $6, Y6, Y1
+	VPAND     Y13, Y1, Y1
+	VPMADDUBSW 100(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+48(SB), X10, X5
+	VPMOVZXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VMOVDQU   48(SI), Y6
+	VPAND     Y13, Y6, Y1
+	VPMADDUBSW 132(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+64(SB), X10, X5
+	VPMOVZXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSRLW    $2, Y6, Y1
+	VPAND     Y13, Y1, Y1
+	VPMADDUBSW 164(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+80(SB), X10, X5
+	VPMOVZXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSRLW    $4, Y6, Y1
+	VPAND     Y13, Y1, Y1
+	VPMADDUBSW 196(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+96(SB), X10, X5
+	VPMOVZXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VPSRLW    $6, Y6, Y1
+	VPAND     Y13, Y1, Y1
+	VPMADDUBSW 228(DI), Y1, Y1
+	VPSHUFB   q6shuf<>+112(SB), X10, X5
+	VPMOVZXBW X5, Y5
+	VPMADDWD  Y5, Y1, Y1
+	VPADDD    Y1, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VFMADD231PS  Y4, Y8, Y0
+	ADDQ $84, SI
+	ADDQ $292, DI
+	DECQ CX
+	JNZ  q2_kloop
+	HSUM_Y0
+	HSUM(Y7, X7, X1)
+	VSUBSS       X7, X0, X0
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    q2_krow
+	VZEROUPPER
+	RET
