@@ -55,6 +55,7 @@ type scratch struct {
 	qF16                []float32
 	cs, csSWA           []float32
 	logits              []float32
+	act                 []byte // quantized activations for mul
 }
 
 func (m *decoder) Config() *Config { return &m.cfg }

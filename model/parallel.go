@@ -68,34 +68,39 @@ func runParallel(t task, maxParts int, wg *sync.WaitGroup) {
 // span returns the half-open range of part p when n units are split into parts.
 func span(n, p, parts int) (int, int) { return n * p / parts, n * (p + 1) / parts }
 
-// mulTask computes y (n × rows) = x (n × cols) · Wᵀ. A single token is
-// split by weight rows, a batch by tokens (so each part's output stays
-// contiguous).
+// mulTask computes y (n × rows) = x (n × cols) · Wᵀ from activations
+// already quantized once into act. Parts split the weight rows, so each
+// worker streams its own slice of W once for the whole batch.
 type mulTask struct {
-	w    *weight
-	x, y []float32
-	n    int
+	w   *weight
+	act []byte
+	y   []float32
+	n   int
 }
 
 func (j *mulTask) run(part, parts int) {
 	w := j.w
-	if j.n == 1 {
-		r0, r1 := span(w.rows, part, parts)
-		rowBytes, _ := w.typ.RowSize(int64(w.cols))
-		tensor.MatMul(w.typ, w.data[int64(r0)*rowBytes:int64(r1)*rowBytes], r1-r0, w.cols, j.x, j.y[r0:r1], 1)
-		return
+	r0, r1 := span(w.rows, part, parts)
+	if err := tensor.MatMulRows(w.typ, w.data, w.cols, r0, r1, j.act, j.n, j.y, w.rows); err != nil {
+		panic(err) // shapes were checked at load; this is a bug
 	}
-	t0, t1 := span(j.n, part, parts)
-	tensor.MatMul(w.typ, w.data, w.rows, w.cols, j.x[t0*w.cols:t1*w.cols], j.y[t0*w.rows:t1*w.rows], t1-t0)
 }
 
 // mul sets y (n × rows) = x (n × cols) · Wᵀ, in parallel when large.
 func (m *decoder) mul(w *weight, x, y []float32, n int) {
-	m.mt = mulTask{w: w, x: x[:n*w.cols], y: y[:n*w.rows], n: n}
-	units := n
-	if n == 1 {
-		units = w.rows
+	size, err := tensor.ActivationRowSize(w.typ, w.cols)
+	if err != nil {
+		panic(err) // checked at load
 	}
+	if cap(m.s.act) < n*size {
+		m.s.act = make([]byte, n*size)
+	}
+	act := m.s.act[:n*size]
+	if err := tensor.QuantizeActivations(w.typ, x, n, w.cols, act); err != nil {
+		panic(err)
+	}
+	m.mt = mulTask{w: w, act: act, y: y[:n*w.rows], n: n}
+	units := w.rows
 	if w.rows*w.cols*n < minParallelWork {
 		units = 1
 	}

@@ -54,17 +54,88 @@ func MatMulChecked(t Type, w []byte, rows, cols int, x []float32, y []float32, n
 		return fmt.Errorf("tensor: matmul %d×%d by %d rows: x has %d floats (need %d), y has %d (need %d)",
 			rows, cols, n, len(x), n*cols, len(y), n*rows)
 	}
-	quant := activationQuantizers[vd.act]
-	buf := getScratch(int(actBytes))
-	act := (*buf)[:actBytes]
-	for i := 0; i < n; i++ {
-		quant(x[i*cols:(i+1)*cols], act)
-		yi := y[i*rows : (i+1)*rows]
-		for r := range yi {
-			yi[r] = vd.dot(w[int64(r)*rowBytes:int64(r+1)*rowBytes], act, cols)
+	buf := getScratch(n * int(actBytes))
+	act := (*buf)[:int64(n)*actBytes]
+	quantizeRows(activationQuantizers[vd.act], x, n, cols, act, int(actBytes))
+	matMulRange(t, w, int(rowBytes), cols, 0, rows, act, int(actBytes), n, y, rows)
+	scratchPool.Put(buf)
+	return nil
+}
+
+// rowBlockBytes bounds the weight rows one pass over the activations
+// touches, so a block stays in the L1/L2 cache while every token of a batch
+// is multiplied with it: weights stream from memory once per batch, not
+// once per token.
+const rowBlockBytes = 16 << 10
+
+// matMulRange sets y[i*yStride+r] = row r of w · activation i for rows
+// [r0, r1) and activations [0, n). act holds the n quantized activations,
+// actBytes apart.
+func matMulRange(t Type, w []byte, rowBytes, cols, r0, r1 int, act []byte, actBytes, n int, y []float32, yStride int) {
+	block := max(1, rowBlockBytes/rowBytes)
+	if n == 1 {
+		block = r1 - r0
+	}
+	for b0 := r0; b0 < r1; b0 += block {
+		b1 := min(r1, b0+block)
+		wb := w[b0*rowBytes:]
+		for i := 0; i < n; i++ {
+			dotRows(t, wb, rowBytes, act[i*actBytes:(i+1)*actBytes], cols, y[i*yStride+b0:i*yStride+b1])
 		}
 	}
-	scratchPool.Put(buf)
+}
+
+func quantizeRows(quant func([]float32, []byte), x []float32, n, cols int, act []byte, actBytes int) {
+	for i := 0; i < n; i++ {
+		quant(x[i*cols:(i+1)*cols], act[i*actBytes:(i+1)*actBytes])
+	}
+}
+
+// ActivationRowSize returns the bytes one activation row of cols elements
+// takes in the vec_dot type of weight type t.
+func ActivationRowSize(t Type, cols int) (int, error) {
+	vd, ok := vecDots[t]
+	if !ok {
+		return 0, fmt.Errorf("tensor: no matmul kernel for type %s", t)
+	}
+	n, ok := vd.act.RowSize(int64(cols))
+	if !ok {
+		return 0, fmt.Errorf("tensor: %d columns is not a whole number of %s blocks", cols, vd.act)
+	}
+	return int(n), nil
+}
+
+// QuantizeActivations converts the n rows of x (n×cols) to weight type t's
+// vec_dot type, ActivationRowSize(t, cols) bytes each, into act. Callers
+// that split one product over several workers quantize once with this and
+// then call MatMulRows from each worker.
+func QuantizeActivations(t Type, x []float32, n, cols int, act []byte) error {
+	size, err := ActivationRowSize(t, cols)
+	if err != nil {
+		return err
+	}
+	if len(x) < n*cols || len(act) < n*size {
+		return fmt.Errorf("tensor: quantize %d activations of %d: x has %d floats, act %d bytes (need %d)", n, cols, len(x), len(act), n*size)
+	}
+	quantizeRows(activationQuantizers[vecDots[t].act], x, n, cols, act, size)
+	return nil
+}
+
+// MatMulRows computes rows [r0, r1) of the product of weight W (type t,
+// cols columns, row-major) with n activations already converted by
+// QuantizeActivations: y[i*yStride + r] = W[r] · act_i. Disjoint row ranges
+// may run concurrently.
+func MatMulRows(t Type, w []byte, cols, r0, r1 int, act []byte, n int, y []float32, yStride int) error {
+	rowBytes, ok := t.RowSize(int64(cols))
+	size, err := ActivationRowSize(t, cols)
+	if err != nil || !ok {
+		return fmt.Errorf("tensor: bad %s matmul: %d columns", t, cols)
+	}
+	if r0 < 0 || r1 < r0 || int64(len(w)) < int64(r1)*rowBytes || len(act) < n*size ||
+		(n > 0 && len(y) < (n-1)*yStride+r1) {
+		return fmt.Errorf("tensor: %s matmul rows [%d,%d) of %d activations: buffers too small", t, r0, r1, n)
+	}
+	matMulRange(t, w, int(rowBytes), cols, r0, r1, act, size, n, y, yStride)
 	return nil
 }
 
@@ -84,9 +155,7 @@ func MatVecQuantized(t Type, w []byte, rows, cols int, act []byte, y []float32) 
 	if int64(len(w)) < int64(rows)*rowBytes || int64(len(act)) < actBytes || len(y) < rows {
 		return fmt.Errorf("tensor: %s matvec %d×%d: buffers too small (w %d, act %d, y %d)", t, rows, cols, len(w), len(act), len(y))
 	}
-	for r := 0; r < rows; r++ {
-		y[r] = vd.dot(w[int64(r)*rowBytes:int64(r+1)*rowBytes], act, cols)
-	}
+	dotRows(t, w, int(rowBytes), act, cols, y[:rows])
 	return nil
 }
 
