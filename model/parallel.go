@@ -3,6 +3,7 @@ package model
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"golem/tensor"
 )
@@ -53,6 +54,9 @@ func startWorkers() {
 func runParallel(t task, maxParts int, wg *sync.WaitGroup) {
 	workersOnce.Do(startWorkers)
 	parts := min(maxParts, nWorkers+1)
+	if n := int(threads.Load()); n > 0 {
+		parts = min(parts, n)
+	}
 	if parts <= 1 {
 		t.run(0, 1)
 		return
@@ -63,6 +67,23 @@ func runParallel(t task, maxParts int, wg *sync.WaitGroup) {
 	}
 	t.run(0, parts)
 	wg.Wait()
+}
+
+// threads caps the parts work is split into (0: one per CPU).
+var threads atomic.Int32
+
+// SetThreads sets how many threads matrix products and attention use
+// (Ollama's num_thread); n <= 0 means one per CPU (GOMAXPROCS). More
+// threads than GOMAXPROCS are not used.
+func SetThreads(n int) { threads.Store(int32(max(n, 0))) }
+
+// Threads returns the number of threads work is split into.
+func Threads() int {
+	workersOnce.Do(startWorkers)
+	if n := int(threads.Load()); n > 0 {
+		return min(n, nWorkers+1)
+	}
+	return nWorkers + 1
 }
 
 // span returns the half-open range of part p when n units are split into parts.

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"golem/engine"
+	"golem/model"
 	"golem/sample"
 )
 
@@ -22,6 +23,7 @@ func newRunCmd() *cobra.Command {
 		raw, verbose bool
 		system       string
 		numCtx       int
+		numThread    int
 	)
 	cmd := &cobra.Command{
 		Use:   "run FILE.gguf [PROMPT]",
@@ -48,6 +50,7 @@ func newRunCmd() *cobra.Command {
 				prompt = strings.TrimRight(string(b), "\n")
 			}
 			opts.NumCtx = numCtx
+			model.SetThreads(numThread)
 			return runFile(cmd, path, prompt, system, raw, verbose, opts)
 		},
 	}
@@ -64,6 +67,7 @@ func newRunCmd() *cobra.Command {
 	fl.IntVar(&opts.Seed, "seed", opts.Seed, "random seed (-1 = random); the same seed gives the same output")
 	fl.IntVar(&opts.NumPredict, "num-predict", opts.NumPredict, "maximum tokens to generate (-1 = until the model stops or the context is full)")
 	fl.IntVar(&numCtx, "num-ctx", 0, "context length in tokens (default: the model's, at most 4096)")
+	fl.IntVar(&numThread, "num-thread", 0, "threads to compute with (default: one per CPU)")
 	fl.StringArrayVar(&opts.Stop, "stop", nil, "stop generating at this text (repeatable)")
 	fl.StringVar(&system, "system", "", "system message (with the chat template)")
 	fl.BoolVar(&raw, "raw", false, "use the prompt as is, without the chat template")
