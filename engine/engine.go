@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"golem/chat"
@@ -98,6 +100,35 @@ type Request struct {
 	System  string // system message, used with the chat template
 	Raw     bool   // use Prompt as is, without the chat template
 	Options sample.Options
+
+	// Messages, when non-nil, is a whole conversation rendered with the
+	// chat template instead of System and Prompt (the server's /api/chat).
+	Messages []chat.Message
+	// TemplateVars are extra variables for the chat template (tools,
+	// enable_thinking, ...); bos_token and eos_token are always set.
+	TemplateVars map[string]any
+
+	// OnLogprobs, when set, is called for each generated token (not the
+	// end-of-generation token) with its log-probability under the model's
+	// distribution (log-softmax of the raw logits, before sampling
+	// penalties and temperature) and the TopLogprobs most likely
+	// alternatives. It is called before the token's text is emitted.
+	OnLogprobs  func(TokenLogprobs)
+	TopLogprobs int
+}
+
+// TokenProb is a token with its log-probability.
+type TokenProb struct {
+	ID      int32
+	Piece   []byte // the token's text (possibly part of a UTF-8 character)
+	Logprob float64
+}
+
+// TokenLogprobs is a generated token and its most likely alternatives,
+// most likely first.
+type TokenLogprobs struct {
+	TokenProb
+	Top []TokenProb
 }
 
 // Stats describes a finished generation, with Ollama's names in mind
@@ -116,6 +147,12 @@ var ErrContextFull = errors.New("prompt is longer than the context")
 // FormatPrompt applies the chat template (unless raw or the model has
 // none) and returns the text to tokenize.
 func (r *Runner) FormatPrompt(req Request) (string, error) {
+	if req.Messages != nil && !req.Raw {
+		if r.Template == nil {
+			return plainConversation(req.Messages), nil
+		}
+		return chat.Apply(r.Template, req.Messages, true, r.templateVars(req.TemplateVars))
+	}
 	if req.Raw || r.Template == nil {
 		if req.System != "" && !req.Raw {
 			return req.System + "\n\n" + req.Prompt, nil
@@ -127,12 +164,34 @@ func (r *Runner) FormatPrompt(req Request) (string, error) {
 		msgs = append(msgs, chat.Message{Role: "system", Content: req.System})
 	}
 	msgs = append(msgs, chat.Message{Role: "user", Content: req.Prompt})
+	return chat.Apply(r.Template, msgs, true, r.templateVars(req.TemplateVars))
+}
+
+// templateVars returns vars plus the model's bos_token and eos_token.
+func (r *Runner) templateVars(vars map[string]any) map[string]any {
 	tok := r.Tokenizer
 	extra := map[string]any{
 		"bos_token": string(tok.PieceSpecial(tok.BOS())),
 		"eos_token": string(tok.PieceSpecial(tok.EOS())),
 	}
-	return chat.Apply(r.Template, msgs, true, extra)
+	for k, v := range vars {
+		extra[k] = v
+	}
+	return extra
+}
+
+// plainConversation renders messages for a model without a chat template:
+// the contents one after another, separated by blank lines, so a base
+// model continues the text.
+func plainConversation(msgs []chat.Message) string {
+	var b strings.Builder
+	for i, m := range msgs {
+		if i > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(m.Content)
+	}
+	return b.String()
 }
 
 // Tokenize turns prompt text into ids the way llama.cpp's tools do: special
@@ -215,6 +274,9 @@ func (r *Runner) Generate(ctx context.Context, req Request, emit func(string) er
 			st.DoneReason = "stop"
 			break
 		}
+		if req.OnLogprobs != nil {
+			req.OnLogprobs(r.logprobs(logits, int32(id), req.TopLogprobs))
+		}
 		sampler.Accept(id)
 		st.EvalTokens++
 		out, stopped := stop.Push(dec.Add(int32(id)))
@@ -247,6 +309,56 @@ func (r *Runner) Generate(ctx context.Context, req Request, emit func(string) er
 		}
 	}
 	return st, nil
+}
+
+// logprobs returns the log-softmax of logits at id and the top most
+// likely tokens (ties by lower id), computed in float64.
+func (r *Runner) logprobs(logits []float32, id int32, top int) TokenLogprobs {
+	m := math.Inf(-1)
+	for _, l := range logits {
+		if v := float64(l); v > m && !math.IsNaN(v) {
+			m = v
+		}
+	}
+	var sum float64
+	for _, l := range logits {
+		if v := float64(l); !math.IsNaN(v) {
+			sum += math.Exp(v - m)
+		}
+	}
+	lse := m + math.Log(sum)
+	prob := func(i int32) TokenProb {
+		return TokenProb{ID: i, Piece: r.Tokenizer.Piece(i), Logprob: float64(logits[i]) - lse}
+	}
+	out := TokenLogprobs{TokenProb: prob(id)}
+	top = min(top, len(logits), 20)
+	if top <= 0 {
+		return out
+	}
+	// Keep the top ids by insertion into a small sorted list.
+	best := make([]int32, 0, top)
+	better := func(a, b int32) bool { return logits[a] > logits[b] || logits[a] == logits[b] && a < b }
+	for i := range logits {
+		i := int32(i)
+		if math.IsNaN(float64(logits[i])) {
+			continue
+		}
+		if len(best) == top && !better(i, best[top-1]) {
+			continue
+		}
+		if len(best) < top {
+			best = append(best, i)
+		} else {
+			best[top-1] = i
+		}
+		for j := len(best) - 1; j > 0 && better(best[j], best[j-1]); j-- {
+			best[j], best[j-1] = best[j-1], best[j]
+		}
+	}
+	for _, i := range best {
+		out.Top = append(out.Top, prob(i))
+	}
+	return out
 }
 
 func commonPrefix(a, b []int32) int {

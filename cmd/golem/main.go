@@ -30,6 +30,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newShowCmd())
+	root.AddCommand(newServeCmd(), newRunCmd(), newShowCmd())
 	return root
 }

@@ -1,0 +1,285 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"golem/api"
+	"golem/engine"
+	"golem/gguf"
+	"golem/sample"
+	"golem/store"
+)
+
+// modelInfo is what a request needs to know about a model before loading
+// it: where its GGUF is and the defaults its manifest layers carry.
+type modelInfo struct {
+	name     string // as the request spelled it
+	path     string // GGUF file
+	digest   string // manifest digest, "" for a file path
+	modified time.Time
+	arch     string
+	trainCtx int // <arch>.context_length
+	details  api.ModelDetails
+
+	params   map[string]any // PARAMETER defaults (params layer)
+	system   string         // SYSTEM (system layer)
+	template string         // TEMPLATE (Go template layer)
+	license  []string
+	messages []api.Message // MESSAGE layer
+	manifest *store.Manifest
+}
+
+// embed reports whether the model is an embedding model.
+func (m *modelInfo) embed() bool { return m.arch == "bert" }
+
+// spec describes the runner a request needs. numCtx 0 means the model's
+// default (its training context capped at engine.DefaultMaxContext), made
+// explicit here so that asking for the default by number shares the
+// runner.
+func (m *modelInfo) spec(numCtx int) loadSpec {
+	if numCtx <= 0 && !m.embed() {
+		numCtx = m.trainCtx
+		if numCtx <= 0 || numCtx > engine.DefaultMaxContext {
+			numCtx = engine.DefaultMaxContext
+		}
+	}
+	return loadSpec{name: m.name, path: m.path, digest: m.digest, numCtx: numCtx, embed: m.embed(), details: m.details}
+}
+
+// resolveModel finds a model by store name or, as a Golem extra, by the
+// path of a GGUF file. Errors carry Ollama's status codes.
+func (s *Server) resolveModel(name string) (*modelInfo, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, errf(http.StatusBadRequest, "model is required")
+	}
+	mi := &modelInfo{name: name}
+	if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
+		mi.path = name
+		mi.modified = fi.ModTime()
+		if err := mi.readGGUF(fi.Size()); err != nil {
+			return nil, errf(http.StatusBadRequest, "model %q: %v", name, err)
+		}
+		return mi, nil
+	}
+	if _, err := store.ParseName(name); err != nil {
+		return nil, errf(http.StatusBadRequest, "invalid model name %q: %v", name, err)
+	}
+	m, err := s.store.Manifest(name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errf(http.StatusNotFound, "%s", api.ModelNotFoundMessage(name))
+		}
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	mi.manifest = m
+	mi.digest = m.Digest()
+	if n, err := s.store.Resolve(name); err == nil {
+		mi.modified = s.manifestTime(n)
+	}
+	path, err := s.store.ModelPath(name)
+	if err != nil {
+		if errors.Is(err, store.ErrNotGGUF) {
+			return nil, errf(http.StatusBadRequest, "%v", err)
+		}
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	mi.path = path
+	var weights int64
+	for _, l := range m.LayersOf(store.MediaTypeModel) {
+		weights += l.Size
+	}
+	if err := mi.readGGUF(weights); err != nil {
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	if cfg, err := s.store.Config(m); err == nil {
+		if cfg.ModelFamily != "" {
+			mi.details.Family = cfg.ModelFamily
+		}
+		if len(cfg.ModelFamilies) > 0 {
+			mi.details.Families = cfg.ModelFamilies
+		}
+		if cfg.ModelType != "" {
+			mi.details.ParameterSize = cfg.ModelType
+		}
+		if cfg.FileType != "" {
+			mi.details.QuantizationLevel = cfg.FileType
+		}
+	}
+	for _, l := range m.Layers {
+		read := func() (string, error) {
+			b, err := s.store.ReadBlob(l.Digest)
+			return string(b), err
+		}
+		switch l.MediaType {
+		case store.MediaTypeParams:
+			b, err := s.store.ReadBlob(l.Digest)
+			if err == nil {
+				err = json.Unmarshal(b, &mi.params)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("model %s: params layer: %w", name, err)
+			}
+		case store.MediaTypeSystem:
+			if mi.system, err = read(); err != nil {
+				return nil, fmt.Errorf("model %s: system layer: %w", name, err)
+			}
+		case store.MediaTypeTemplate, store.MediaTypePrompt:
+			if mi.template, err = read(); err != nil {
+				return nil, fmt.Errorf("model %s: template layer: %w", name, err)
+			}
+		case store.MediaTypeLicense:
+			if lic, err := read(); err == nil {
+				mi.license = append(mi.license, lic)
+			}
+		case store.MediaTypeMessages:
+			b, err := s.store.ReadBlob(l.Digest)
+			if err == nil {
+				err = json.Unmarshal(b, &mi.messages)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("model %s: messages layer: %w", name, err)
+			}
+		}
+	}
+	return mi, nil
+}
+
+func (s *Server) manifestTime(n store.Name) time.Time {
+	models, err := s.store.List()
+	if err != nil {
+		return time.Time{}
+	}
+	for _, m := range models {
+		if m.Name == n {
+			return m.Modified
+		}
+	}
+	return time.Time{}
+}
+
+// readGGUF fills arch and details from the GGUF header.
+func (m *modelInfo) readGGUF(size int64) error {
+	f, err := gguf.Open(m.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	m.arch = f.Architecture()
+	if v, ok := f.Uint(m.arch + ".context_length"); ok {
+		m.trainCtx = int(v)
+	}
+	m.details = ggufDetails(f)
+	return nil
+}
+
+func ggufDetails(f *gguf.File) api.ModelDetails {
+	d := api.ModelDetails{Format: "gguf", Family: f.Architecture(), ParameterSize: gguf.FormatParamCount(f.ParameterCount())}
+	if d.Family != "" {
+		d.Families = []string{d.Family}
+	}
+	d.QuantizationLevel = f.FileType()
+	return d
+}
+
+// options builds the sampling options of a request: Ollama's defaults,
+// then the model's PARAMETERs, then the request's options. numCtx is the
+// context asked for explicitly (0: the model's default). Wrong types and
+// invalid values are 400 errors.
+func options(mi *modelInfo, req map[string]any) (opts sample.Options, numCtx int, err error) {
+	opts = sample.DefaultOptions()
+	for _, src := range []struct {
+		what string
+		m    map[string]any
+	}{{"model parameters", mi.params}, {"options", req}} {
+		if len(src.m) == 0 {
+			continue
+		}
+		b, err := json.Marshal(src.m)
+		if err != nil {
+			return opts, 0, errf(http.StatusBadRequest, "invalid %s: %v", src.what, err)
+		}
+		if err := json.Unmarshal(b, &opts); err != nil {
+			var ute *json.UnmarshalTypeError
+			if errors.As(err, &ute) {
+				return opts, 0, errf(http.StatusBadRequest, "invalid %s: %q must be %s, not %s", src.what, ute.Field, ute.Type, ute.Value)
+			}
+			return opts, 0, errf(http.StatusBadRequest, "invalid %s: %v", src.what, err)
+		}
+		if v, ok := src.m["num_ctx"]; ok && v != nil {
+			numCtx = opts.NumCtx
+		}
+	}
+	if numCtx < 0 {
+		return opts, 0, errf(http.StatusBadRequest, "invalid options: num_ctx must not be negative")
+	}
+	if err := opts.Validate(); err != nil {
+		return opts, 0, errf(http.StatusBadRequest, "invalid options: %v", strings.TrimPrefix(err.Error(), "sample: "))
+	}
+	return opts, numCtx, nil
+}
+
+// goTemplateData is what an Ollama-style Go template sees.
+type goTemplateData struct {
+	System   string
+	Prompt   string
+	Response string
+	Messages []api.Message
+	Tools    []api.Tool
+	Think    bool
+}
+
+// renderGoTemplate renders an Ollama Go text/template (the request's
+// template field, or a model's TEMPLATE when its GGUF has no chat
+// template).
+func renderGoTemplate(src string, data goTemplateData) (string, error) {
+	t, err := template.New("prompt").Option("missingkey=zero").Funcs(template.FuncMap{
+		"json": func(v any) string { b, _ := json.Marshal(v); return string(b) },
+	}).Parse(src)
+	if err != nil {
+		return "", errf(http.StatusBadRequest, "template: %v", err)
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return "", errf(http.StatusBadRequest, "template: %v", err)
+	}
+	return b.String(), nil
+}
+
+// formatParams writes PARAMETER values as Ollama's show does: "name value"
+// lines, sorted, lists one line per value.
+func formatParams(p map[string]any) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		switch v := p[k].(type) {
+		case []any:
+			for _, e := range v {
+				fmt.Fprintf(&b, "%-30s %s\n", k, paramString(e))
+			}
+		default:
+			fmt.Fprintf(&b, "%-30s %s\n", k, paramString(v))
+		}
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func paramString(v any) string {
+	if s, ok := v.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprint(v)
+}
