@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golem/gguf"
@@ -143,5 +145,69 @@ func TestPerplexityStories(t *testing.T) {
 	}
 	if math.IsNaN(a.PPL) || math.IsInf(a.PPL, 0) || a.PPL < 1 || a.PPL > 100 {
 		t.Errorf("PPL %v out of the plausible range [1, 100] for stories260K on children's stories", a.PPL)
+	}
+}
+
+// TestPerplexityMatchesLlamaCpp compares the perplexity of stories260K
+// (quantized to Q8_0 and Q4_0 by llama-quantize, files byte-identical to
+// Golem's quantize output) on testdata/tinystories.txt at -c 128 with the
+// values llama-perplexity printed for the same files and text
+// (testdata/tinystories.ppl.json). The issue asks for agreement within 1%.
+func TestPerplexityMatchesLlamaCpp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("scores 53 chunks per model")
+	}
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "tinystories.ppl.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var golden struct {
+		NCtx    int `json:"n_ctx"`
+		Tokens  int `json:"tokens"`
+		Chunks  int `json:"chunks"`
+		Results []struct {
+			Model string  `json:"model"`
+			PPL   float64 `json:"ppl"`
+			Err   float64 `json:"err"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(b, &golden); err != nil {
+		t.Fatal(err)
+	}
+	text, err := os.ReadFile(filepath.Join("..", "testdata", "tinystories.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range golden.Results {
+		if !strings.Contains(g.Model, "quant/") {
+			continue // the F32 value is for reference; the quantized ones are the check
+		}
+		t.Run(filepath.Base(g.Model), func(t *testing.T) {
+			f, err := gguf.Open(fixtures.Path(t, g.Model))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			m, err := model.Load(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := tokenizer.FromGGUF(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Perplexity(m, tok, string(text), golden.NCtx, 0, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel := math.Abs(res.PPL-g.PPL) / g.PPL
+			t.Logf("Golem PPL = %.4f +/- %.5f, llama-perplexity %.4f +/- %.5f (%.3f%% apart)", res.PPL, res.Err, g.PPL, g.Err, 100*rel)
+			if res.Tokens != golden.Tokens || res.Chunks != golden.Chunks {
+				t.Errorf("%d tokens in %d chunks, llama-perplexity had %d in %d", res.Tokens, res.Chunks, golden.Tokens, golden.Chunks)
+			}
+			if rel > 0.01 {
+				t.Errorf("perplexity %.4f is more than 1%% from llama.cpp's %.4f", res.PPL, g.PPL)
+			}
+		})
 	}
 }

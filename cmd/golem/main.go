@@ -30,6 +30,10 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newRunCmd(), newShowCmd())
+	root.AddCommand(
+		newServeCmd(), newRunCmd(), newShowCmd(),
+		newCreateCmd(), newListCmd(), newCopyCmd(), newRemoveCmd(),
+		newPerplexityCmd(),
+	)
 	return root
 }

@@ -32,12 +32,9 @@ func newRunCmd() *cobra.Command {
 			"Without --raw the prompt is wrapped in the model's chat template.",
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := args[0]
-			if st, err := os.Stat(path); err != nil || st.IsDir() {
-				if err == nil || !errors.Is(err, os.ErrNotExist) || strings.HasSuffix(path, ".gguf") {
-					return fmt.Errorf("cannot open model file %s: %v", path, orDir(err))
-				}
-				return fmt.Errorf("%q is not a GGUF file; running models by name needs the model store, which is not built yet: pass the path of a .gguf file", path)
+			path, err := modelFileFor(args[0])
+			if err != nil {
+				return err
 			}
 			var prompt string
 			if len(args) == 2 {
@@ -73,13 +70,6 @@ func newRunCmd() *cobra.Command {
 	fl.BoolVar(&raw, "raw", false, "use the prompt as is, without the chat template")
 	fl.BoolVar(&verbose, "verbose", false, "print load time and prompt/generation speed to stderr")
 	return cmd
-}
-
-func orDir(err error) error {
-	if err == nil {
-		return errors.New("it is a directory")
-	}
-	return err
 }
 
 func runFile(cmd *cobra.Command, path, prompt, system string, raw, verbose bool, opts sample.Options) error {

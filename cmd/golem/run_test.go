@@ -47,12 +47,13 @@ func TestRunStoriesMatchesLlamaCpp(t *testing.T) {
 }
 
 func TestRunErrors(t *testing.T) {
+	t.Setenv("GOLEM_MODELS", t.TempDir())
 	cases := []struct {
 		args []string
 		want string
 	}{
-		{[]string{"run", "no-such-model"}, "not a GGUF file"},
-		{[]string{"run", "missing.gguf", "hi"}, "cannot open model file"},
+		{[]string{"run", "no-such-model"}, "neither a GGUF file nor a model in the store"},
+		{[]string{"run", "missing.gguf", "hi"}, "neither a GGUF file nor a model in the store"},
 		{[]string{"run", "--temperature", "abc", "x.gguf"}, "invalid argument"},
 		{[]string{"run", fixtures.Path(t, "models/tiny/bert-tiny.gguf"), "hi"}, "embedding model"},
 		{[]string{"run", fixtures.Path(t, "golden/README.md"), "hi"}, "not a GGUF file"},

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -12,28 +13,41 @@ import (
 )
 
 func newShowCmd() *cobra.Command {
-	var showTemplate bool
+	var fl ShowFlags
 	cmd := &cobra.Command{
-		Use:   "show FILE.gguf",
+		Use:   "show MODEL|FILE.gguf",
 		Short: "Show information about a model",
 		Long: "Show a model's architecture, size, quantization, context and embedding\n" +
-			"length, tokenizer and chat template.",
+			"length, tokenizer and chat template. MODEL is a name in the model store\n" +
+			"or the path of a GGUF file.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			out := cmd.OutOrStdout()
+			if st, err := os.Stat(args[0]); err != nil || !st.Mode().IsRegular() {
+				return showStoredModel(out, args[0], fl)
+			}
 			f, err := gguf.Open(args[0])
 			if err != nil {
 				return err
 			}
 			defer f.Close()
-			if showTemplate {
+			if fl.Template {
 				tmpl, _ := f.String("tokenizer.chat_template")
-				fmt.Fprintln(cmd.OutOrStdout(), tmpl)
+				fmt.Fprintln(out, tmpl)
 				return nil
 			}
-			return showModel(cmd.OutOrStdout(), f)
+			if fl.Modelfile || fl.Parameters || fl.System || fl.License {
+				return fmt.Errorf("--modelfile, --parameters, --system and --license need a model from the store; %s is a plain GGUF file (golem create NAME -f Modelfile adds it)", args[0])
+			}
+			return showModel(out, f)
 		},
 	}
-	cmd.Flags().BoolVar(&showTemplate, "template", false, "print only the chat template")
+	cmd.Flags().BoolVar(&fl.Modelfile, "modelfile", false, "print the model's Modelfile")
+	cmd.Flags().BoolVar(&fl.Parameters, "parameters", false, "print the model's parameters")
+	cmd.Flags().BoolVar(&fl.Template, "template", false, "print the model's template")
+	cmd.Flags().BoolVar(&fl.System, "system", false, "print the model's system message")
+	cmd.Flags().BoolVar(&fl.License, "license", false, "print the model's license")
+	cmd.Flags().BoolVarP(&fl.Verbose, "verbose", "v", false, "also print every metadata key")
 	return cmd
 }
 
