@@ -33,7 +33,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newServeCmd(), newRunCmd(), newShowCmd(),
 		newCreateCmd(), newListCmd(), newCopyCmd(), newRemoveCmd(),
-		newPerplexityCmd(),
+		newPullCmd(), newPushCmd(), newPerplexityCmd(),
 	)
 	return root
 }
