@@ -33,7 +33,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newServeCmd(), newRunCmd(), newShowCmd(),
 		newCreateCmd(), newListCmd(), newCopyCmd(), newRemoveCmd(),
-		newPullCmd(), newPushCmd(), newPerplexityCmd(),
+		newPullCmd(), newPushCmd(), newPerplexityCmd(), newBenchCmd(),
 	)
 	return root
 }
