@@ -210,38 +210,19 @@ func (r *Runner) Tokenize(text string, parseSpecial bool) []int32 {
 // stops at an end-of-generation token, a stop string, NumPredict tokens,
 // a full context, ctx's cancellation or an error from emit.
 func (r *Runner) Generate(ctx context.Context, req Request, emit func(string) error) (st Stats, err error) {
-	text, err := r.FormatPrompt(req)
+	g, prompt, err := r.prepare(req)
 	if err != nil {
 		return st, err
 	}
-	// Special tokens written in the text are parsed, as llama.cpp's tools do.
-	prompt := r.Tokenize(text, true)
-	if len(prompt) == 0 {
-		return st, errors.New("empty prompt: the model needs at least one token")
-	}
-	if len(prompt) >= r.NumCtx {
-		return st, fmt.Errorf("%w: prompt is %d tokens, context holds %d (raise num_ctx)", ErrContextFull, len(prompt), r.NumCtx)
-	}
-	sampler, err := sample.New(req.Options)
-	if err != nil {
-		return st, err
-	}
+	defer func() { st = g.st }()
 
 	// Evaluate the prompt, reusing the cached prefix it shares with the
 	// previous request (at least the last prompt token is recomputed so
 	// there are logits to sample from).
-	keep := commonPrefix(r.history, prompt)
-	if keep >= len(prompt) {
-		keep = len(prompt) - 1
-	}
-	r.cache.Truncate(keep)
-	r.history = append(r.history[:keep], prompt[keep:]...)
-	for _, id := range prompt {
-		sampler.Accept(int(id))
-	}
+	rest := reusePrefix(r.cache, &r.history, prompt)
 	start := time.Now()
 	var logits []float32
-	for rest := prompt[keep:]; len(rest) > 0; {
+	for len(rest) > 0 {
 		// Batches of at most BatchSize tokens, as llama.cpp's n_ubatch,
 		// so the attention kernels (and numbers) are the ones it uses.
 		n := min(len(rest), BatchSize)
@@ -250,65 +231,136 @@ func (r *Runner) Generate(ctx context.Context, req Request, emit func(string) er
 		}
 		rest = rest[n:]
 	}
-	st.PromptTokens = len(prompt)
-	st.PromptDuration = time.Since(start)
+	g.st.PromptTokens = len(prompt)
+	g.st.PromptDuration = time.Since(start)
 
-	dec := tokenizer.NewStreamDecoder(r.Tokenizer)
-	dec.StripLeadingSpace = false // the answer continues the prompt's text
-	stop := sample.NewStopMatcher(req.Options.Stop)
 	start = time.Now()
-	defer func() { st.EvalDuration = time.Since(start) }()
+	defer func() { g.st.EvalDuration = time.Since(start) }()
 	for {
 		if err := ctx.Err(); err != nil {
 			return st, err
 		}
-		if req.Options.NumPredict >= 0 && st.EvalTokens >= req.Options.NumPredict {
-			st.DoneReason = "length"
-			break
-		}
-		id, err := sampler.Sample(logits)
-		if err != nil {
+		id, more, err := g.next(logits, r.cache.Len(), req.OnLogprobs, emit)
+		if err != nil || !more {
 			return st, err
 		}
-		if r.Tokenizer.IsEOG(int32(id)) {
-			st.DoneReason = "stop"
-			break
-		}
-		if req.OnLogprobs != nil {
-			req.OnLogprobs(r.logprobs(logits, int32(id), req.TopLogprobs))
-		}
-		sampler.Accept(id)
-		st.EvalTokens++
-		out, stopped := stop.Push(dec.Add(int32(id)))
-		if out != "" {
-			if err := emit(out); err != nil {
-				return st, err
-			}
-		}
-		if stopped {
-			st.DoneReason = "stop"
-			return st, nil
-		}
-		if r.cache.Len() >= r.NumCtx {
-			st.DoneReason = "length"
-			break
-		}
-		r.history = append(r.history, int32(id))
-		if logits, err = r.Model.Forward(r.cache, []int32{int32(id)}, false); err != nil {
+		r.history = append(r.history, id)
+		if logits, err = r.Model.Forward(r.cache, []int32{id}, false); err != nil {
 			return st, err
 		}
 	}
-	if out, _ := stop.Push(dec.Flush()); out != "" {
+}
+
+// prepare renders and tokenizes req's prompt, checks that it fits, and
+// returns the per-request generation state with its prompt tokens already
+// accepted by the sampler (for repetition penalties).
+func (r *Runner) prepare(req Request) (*genState, []int32, error) {
+	text, err := r.FormatPrompt(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Special tokens written in the text are parsed, as llama.cpp's tools do.
+	prompt := r.Tokenize(text, true)
+	if len(prompt) == 0 {
+		return nil, nil, errors.New("empty prompt: the model needs at least one token")
+	}
+	if len(prompt) >= r.NumCtx {
+		return nil, nil, fmt.Errorf("%w: prompt is %d tokens, context holds %d (raise num_ctx)", ErrContextFull, len(prompt), r.NumCtx)
+	}
+	sampler, err := sample.New(req.Options)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, id := range prompt {
+		sampler.Accept(int(id))
+	}
+	dec := tokenizer.NewStreamDecoder(r.Tokenizer)
+	dec.StripLeadingSpace = false // the answer continues the prompt's text
+	g := &genState{r: r, req: req, sampler: sampler, dec: dec, stop: sample.NewStopMatcher(req.Options.Stop)}
+	return g, prompt, nil
+}
+
+// reusePrefix truncates cache to the longest prefix that history (the
+// tokens in it) shares with prompt, keeping at least the last prompt token
+// to recompute so there are logits to sample from; it sets history to
+// prompt and returns the tokens still to evaluate.
+func reusePrefix(cache *model.Cache, history *[]int32, prompt []int32) []int32 {
+	keep := commonPrefix(*history, prompt)
+	if keep >= len(prompt) {
+		keep = len(prompt) - 1
+	}
+	cache.Truncate(keep)
+	*history = append((*history)[:keep], prompt[keep:]...)
+	return prompt[keep:]
+}
+
+// genState is what one generation carries from token to token: sampler,
+// UTF-8 stream decoder, stop-string matcher and statistics. Runner.Generate
+// and Batch share it, so a request gives the same tokens and text either way.
+type genState struct {
+	r       *Runner
+	req     Request
+	sampler *sample.Sampler
+	dec     *tokenizer.StreamDecoder
+	stop    *sample.StopMatcher
+	st      Stats
+}
+
+// next handles the logits of the last evaluated token, with cacheLen
+// positions in the sequence's cache: it samples a token, reports its
+// log-probabilities, emits its text and decides whether to go on. more
+// is true when id must be evaluated next; when it is false the generation
+// is over (st.DoneReason set) and any held-back text has been emitted.
+func (g *genState) next(logits []float32, cacheLen int, onLogprobs func(TokenLogprobs), emit func(string) error) (id int32, more bool, err error) {
+	opts := &g.req.Options
+	if opts.NumPredict >= 0 && g.st.EvalTokens >= opts.NumPredict {
+		g.st.DoneReason = "length"
+		return 0, false, g.flush(emit)
+	}
+	tok, err := g.sampler.Sample(logits)
+	if err != nil {
+		return 0, false, err
+	}
+	id = int32(tok)
+	if g.r.Tokenizer.IsEOG(id) {
+		g.st.DoneReason = "stop"
+		return 0, false, g.flush(emit)
+	}
+	if onLogprobs != nil {
+		onLogprobs(g.r.logprobs(logits, id, g.req.TopLogprobs))
+	}
+	g.sampler.Accept(tok)
+	g.st.EvalTokens++
+	out, stopped := g.stop.Push(g.dec.Add(id))
+	if out != "" {
 		if err := emit(out); err != nil {
-			return st, err
+			return 0, false, err
 		}
 	}
-	if out := stop.Flush(); out != "" {
+	if stopped {
+		// Text after a stop string is dropped, held back or not.
+		g.st.DoneReason = "stop"
+		return 0, false, nil
+	}
+	if cacheLen >= g.r.NumCtx {
+		g.st.DoneReason = "length"
+		return 0, false, g.flush(emit)
+	}
+	return id, true, nil
+}
+
+// flush emits the text held back by the stream decoder and the stop
+// matcher at the end of a generation.
+func (g *genState) flush(emit func(string) error) error {
+	if out, _ := g.stop.Push(g.dec.Flush()); out != "" {
 		if err := emit(out); err != nil {
-			return st, err
+			return err
 		}
 	}
-	return st, nil
+	if out := g.stop.Flush(); out != "" {
+		return emit(out)
+	}
+	return nil
 }
 
 // logprobs returns the log-softmax of logits at id and the top most

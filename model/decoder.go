@@ -56,6 +56,15 @@ type scratch struct {
 	cs, csSWA           []float32
 	logits              []float32
 	act                 []byte // quantized activations for mul
+
+	// rowCache and rowPos say, for each of the n token rows of a step,
+	// which sequence's cache it belongs to and its position there: all
+	// the same cache for Forward, one cache per row for ForwardBatch.
+	rowCache []*Cache
+	rowPos   []int
+	// ctxStride is the scores row length per attnTask part (the largest
+	// cache of the step).
+	ctxStride int
 }
 
 func (m *decoder) Config() *Config { return &m.cfg }
@@ -104,6 +113,12 @@ func (m *decoder) ensure(n, nCtx, nOut int) {
 	grow(&s.cs, c.Rope.Dims)
 	grow(&s.csSWA, c.RopeSWA.Dims)
 	grow(&s.logits, nOut*c.VocabSize)
+	s.ctxStride = nCtx
+	if cap(s.rowCache) < n {
+		s.rowCache = make([]*Cache, n)
+		s.rowPos = make([]int, n)
+	}
+	s.rowCache, s.rowPos = s.rowCache[:n], s.rowPos[:n]
 }
 
 // Forward evaluates tokens at positions c.Len()... and appends their keys
@@ -131,12 +146,28 @@ func (m *decoder) Forward(c *Cache, tokens []int32, all bool) ([]float32, error)
 	}
 	m.ensure(n, c.nCtx, nOut)
 	s := &m.s
-	d := cfg.EmbeddingLength
+	for i := range n {
+		s.rowCache[i], s.rowPos[i] = c, c.n+i
+	}
+	if err := m.embed(tokens); err != nil {
+		return nil, err
+	}
+	for il := range m.layers {
+		m.attentionBlock(il, n, n)
+		m.ffnBlock(il, n)
+	}
+	c.n += n
+	return m.outputRows(n, nOut), nil
+}
 
+// embed fills the residual stream x with the (scaled) embeddings of tokens.
+func (m *decoder) embed(tokens []int32) error {
+	cfg, s := &m.cfg, &m.s
+	d := cfg.EmbeddingLength
 	for i, t := range tokens {
 		row := s.x[i*d : (i+1)*d]
 		if err := m.tokEmbd.row(int(t), row); err != nil {
-			return nil, fmt.Errorf("model: forward: embedding: %w", err)
+			return fmt.Errorf("model: forward: embedding: %w", err)
 		}
 		if cfg.EmbedScale != 0 {
 			for j := range row {
@@ -144,15 +175,14 @@ func (m *decoder) Forward(c *Cache, tokens []int32, all bool) ([]float32, error)
 			}
 		}
 	}
+	return nil
+}
 
-	start := c.n
-	for il := range m.layers {
-		m.attentionBlock(il, c, start, n)
-		m.ffnBlock(il, n)
-	}
-	c.n += n
-
-	// Final norm and output projection, only for the rows wanted.
+// outputRows applies the final norm and output projection to the last nOut
+// of the n rows of x and returns their logits (nOut × VocabSize).
+func (m *decoder) outputRows(n, nOut int) []float32 {
+	cfg, s := &m.cfg, &m.s
+	d := cfg.EmbeddingLength
 	first := n - nOut
 	for i := first; i < n; i++ {
 		rmsNorm(s.xb[(i-first)*d:(i-first+1)*d], s.x[i*d:(i+1)*d], m.outNorm, cfg.RMSEps)
@@ -165,12 +195,16 @@ func (m *decoder) Forward(c *Cache, tokens []int32, all bool) ([]float32, error)
 			s.logits[i] = tanh32(z*inv) * cfg.FinalSoftcap
 		}
 	}
-	return s.logits, nil
+	return s.logits[:nOut*cfg.VocabSize]
 }
 
 // attentionBlock runs x += [postnorm](attention(norm(x))) for layer il on
-// n tokens at positions start..start+n-1, storing their keys/values in c.
-func (m *decoder) attentionBlock(il int, c *Cache, start, n int) {
+// n token rows, row i at position s.rowPos[i] of cache s.rowCache[i],
+// storing their keys/values there. perSeq is the number of tokens each
+// sequence contributes to the step; it picks the attention kernel the way
+// llama.cpp's batch size does, so a batched decode step (perSeq 1) uses
+// the same kernel as a single-token Forward.
+func (m *decoder) attentionBlock(il, n, perSeq int) {
 	cfg := &m.cfg
 	l := &m.layers[il]
 	s := &m.s
@@ -204,9 +238,11 @@ func (m *decoder) attentionBlock(il int, c *Cache, start, n int) {
 	if swa {
 		rope, cs = &cfg.RopeSWA, s.csSWA
 	}
-	kc, vc := c.k[il], c.v[il]
+	work := 0 // multiply-adds of the attention, for the parallel split
 	for i := 0; i < n; i++ {
-		pos := start + i
+		c, pos := s.rowCache[i], s.rowPos[i]
+		kc, vc := c.k[il], c.v[il]
+		work += nh * (pos + 1) * hd
 		q := s.q[i*qDim : (i+1)*qDim]
 		k := s.k[i*kvDim : (i+1)*kvDim]
 		if l.qNorm != nil {
@@ -238,13 +274,13 @@ func (m *decoder) attentionBlock(il int, c *Cache, start, n int) {
 	oneRow := false
 	switch cfg.Attention {
 	case AttentionGGML:
-		oneRow = n < 64 || hd%16 != 0
+		oneRow = perSeq < 64 || hd%16 != 0
 	case AttentionOneRow:
 		oneRow = true
 	}
-	m.at = attnTask{m: m, c: c, il: il, start: start, n: n, swa: swa, scale: scale, oneRow: oneRow}
+	m.at = attnTask{m: m, il: il, n: n, swa: swa, scale: scale, oneRow: oneRow}
 	units := n * nh
-	if n*nh*(start+n)*hd < minParallelWork {
+	if work < minParallelWork {
 		units = 1
 	}
 	runParallel(&m.at, units, &m.wg)
@@ -303,28 +339,28 @@ func (m *decoder) residual(post []float32, n int) {
 	}
 }
 
-// attnTask computes the attention output of n tokens at positions
-// start..start+n-1 of layer il for all heads, split over (token, head) pairs.
+// attnTask computes the attention output of the n token rows of a step
+// (row i at s.rowPos[i] in s.rowCache[i]) in layer il for all heads, split
+// over (token, head) pairs.
 type attnTask struct {
-	m        *decoder
-	c        *Cache
-	il       int
-	start, n int
-	swa      bool
-	scale    float32
-	oneRow   bool // attentionOneRow instead of attention
+	m      *decoder
+	il     int
+	n      int
+	swa    bool
+	scale  float32
+	oneRow bool // attentionOneRow instead of attention
 }
 
 func (a *attnTask) run(part, parts int) {
 	m, cfg, s := a.m, &a.m.cfg, &a.m.s
 	nh, hd := cfg.HeadCount, cfg.HeadDim
 	qDim, kvDim, group := nh*hd, m.kvDim(), nh/cfg.HeadCountKV
-	scores := s.scores[part*a.c.nCtx : (part+1)*a.c.nCtx]
-	kc, vc := a.c.k[a.il], a.c.v[a.il]
+	scores := s.scores[part*s.ctxStride : (part+1)*s.ctxStride]
 	u0, u1 := span(a.n*nh, part, parts)
 	for u := u0; u < u1; u++ {
 		i, h := u/nh, u%nh
-		pos := a.start + i
+		pos := s.rowPos[i]
+		kc, vc := s.rowCache[i].k[a.il], s.rowCache[i].v[a.il]
 		lo := 0
 		if a.swa {
 			lo = max(0, pos-cfg.SlidingWindow+1)

@@ -14,6 +14,10 @@
 // the kernel llama.cpp's CPU flash attention would (see AttentionKernel):
 // float32 for large batches, the one-row F16-accumulating kernel for
 // single-token decoding.
+//
+// ForwardBatch (batch.go) decodes one token for each of several sequences
+// in a single pass, so the weights stream from memory once for all of
+// them; each sequence's logits are bit-identical to a Forward of its own.
 package model
 
 import (

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,12 +8,12 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"text/template"
 	"time"
 
 	"golem/api"
 	"golem/engine"
 	"golem/gguf"
+	"golem/models"
 	"golem/sample"
 	"golem/store"
 )
@@ -36,6 +35,7 @@ type modelInfo struct {
 	license  []string
 	messages []api.Message // MESSAGE layer
 	manifest *store.Manifest
+	model    *models.Model // the layers as models.Resolve read them
 }
 
 // embed reports whether the model is an embedding model.
@@ -56,52 +56,47 @@ func (m *modelInfo) spec(numCtx int) loadSpec {
 }
 
 // resolveModel finds a model by store name or, as a Golem extra, by the
-// path of a GGUF file. Errors carry Ollama's status codes.
+// path of a GGUF file, reading its layers with models.Resolve (shared with
+// the command line). Errors carry Ollama's status codes.
 func (s *Server) resolveModel(name string) (*modelInfo, error) {
 	name = strings.TrimSpace(name)
 	if name == "" {
 		return nil, errf(http.StatusBadRequest, "model is required")
 	}
-	mi := &modelInfo{name: name}
-	if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() {
-		mi.path = name
-		mi.modified = fi.ModTime()
-		if err := mi.readGGUF(fi.Size()); err != nil {
-			return nil, errf(http.StatusBadRequest, "model %q: %v", name, err)
-		}
-		return mi, nil
-	}
-	if _, err := store.ParseName(name); err != nil {
-		return nil, errf(http.StatusBadRequest, "invalid model name %q: %v", name, err)
-	}
-	m, err := s.store.Manifest(name)
+	m, err := models.Resolve(s.store, name)
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, errf(http.StatusNotFound, "%s", api.ModelNotFoundMessage(name))
-		}
-		return nil, fmt.Errorf("model %s: %w", name, err)
+		return nil, modelsError(name, err)
 	}
-	mi.manifest = m
-	mi.digest = m.Digest()
-	if n, err := s.store.Resolve(name); err == nil {
-		mi.modified = s.manifestTime(n)
-	}
-	path, err := s.store.ModelPath(name)
+	path, err := m.GGUF()
 	if err != nil {
 		if errors.Is(err, store.ErrNotGGUF) {
 			return nil, errf(http.StatusBadRequest, "%v", err)
 		}
 		return nil, fmt.Errorf("model %s: %w", name, err)
 	}
-	mi.path = path
+	mi := &modelInfo{
+		name: name, path: path, modified: m.Modified, model: m,
+		params: m.Params, system: m.System, template: m.Template,
+		license: m.License, messages: m.Messages, manifest: m.Manifest,
+	}
 	var weights int64
-	for _, l := range m.LayersOf(store.MediaTypeModel) {
-		weights += l.Size
+	if m.IsFile() {
+		if fi, err := os.Stat(path); err == nil {
+			weights = fi.Size()
+		}
+	} else {
+		mi.digest = m.Manifest.Digest()
+		for _, l := range m.Manifest.LayersOf(store.MediaTypeModel) {
+			weights += l.Size
+		}
 	}
 	if err := mi.readGGUF(weights); err != nil {
+		if m.IsFile() {
+			return nil, errf(http.StatusBadRequest, "model %q: %v", name, err)
+		}
 		return nil, fmt.Errorf("model %s: %w", name, err)
 	}
-	if cfg, err := s.store.Config(m); err == nil {
+	if cfg := m.Config; cfg != nil {
 		if cfg.ModelFamily != "" {
 			mi.details.Family = cfg.ModelFamily
 		}
@@ -115,56 +110,22 @@ func (s *Server) resolveModel(name string) (*modelInfo, error) {
 			mi.details.QuantizationLevel = cfg.FileType
 		}
 	}
-	for _, l := range m.Layers {
-		read := func() (string, error) {
-			b, err := s.store.ReadBlob(l.Digest)
-			return string(b), err
-		}
-		switch l.MediaType {
-		case store.MediaTypeParams:
-			b, err := s.store.ReadBlob(l.Digest)
-			if err == nil {
-				err = json.Unmarshal(b, &mi.params)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("model %s: params layer: %w", name, err)
-			}
-		case store.MediaTypeSystem:
-			if mi.system, err = read(); err != nil {
-				return nil, fmt.Errorf("model %s: system layer: %w", name, err)
-			}
-		case store.MediaTypeTemplate, store.MediaTypePrompt:
-			if mi.template, err = read(); err != nil {
-				return nil, fmt.Errorf("model %s: template layer: %w", name, err)
-			}
-		case store.MediaTypeLicense:
-			if lic, err := read(); err == nil {
-				mi.license = append(mi.license, lic)
-			}
-		case store.MediaTypeMessages:
-			b, err := s.store.ReadBlob(l.Digest)
-			if err == nil {
-				err = json.Unmarshal(b, &mi.messages)
-			}
-			if err != nil {
-				return nil, fmt.Errorf("model %s: messages layer: %w", name, err)
-			}
-		}
-	}
 	return mi, nil
 }
 
-func (s *Server) manifestTime(n store.Name) time.Time {
-	models, err := s.store.List()
-	if err != nil {
-		return time.Time{}
+// modelsError gives an error of the models package its status code: 404
+// for an unknown model, 400 for bad input, else as is (500).
+func modelsError(name string, err error) error {
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		return err
+	case errors.Is(err, store.ErrNotFound):
+		return errf(http.StatusNotFound, "%s", api.ModelNotFoundMessage(name))
+	case errors.Is(err, models.ErrInvalid), errors.Is(err, store.ErrInvalidName):
+		return errf(http.StatusBadRequest, "%v", err)
 	}
-	for _, m := range models {
-		if m.Name == n {
-			return m.Modified
-		}
-	}
-	return time.Time{}
+	return err
 }
 
 // readGGUF fills arch and details from the GGUF header.
@@ -204,18 +165,15 @@ func options(mi *modelInfo, req map[string]any) (opts sample.Options, numCtx int
 		if len(src.m) == 0 {
 			continue
 		}
-		b, err := json.Marshal(src.m)
+		set, err := models.ApplyParams(&opts, src.m)
 		if err != nil {
-			return opts, 0, errf(http.StatusBadRequest, "invalid %s: %v", src.what, err)
-		}
-		if err := json.Unmarshal(b, &opts); err != nil {
 			var ute *json.UnmarshalTypeError
 			if errors.As(err, &ute) {
 				return opts, 0, errf(http.StatusBadRequest, "invalid %s: %q must be %s, not %s", src.what, ute.Field, ute.Type, ute.Value)
 			}
 			return opts, 0, errf(http.StatusBadRequest, "invalid %s: %v", src.what, err)
 		}
-		if v, ok := src.m["num_ctx"]; ok && v != nil {
+		if set {
 			numCtx = opts.NumCtx
 		}
 	}
@@ -229,30 +187,18 @@ func options(mi *modelInfo, req map[string]any) (opts sample.Options, numCtx int
 }
 
 // goTemplateData is what an Ollama-style Go template sees.
-type goTemplateData struct {
-	System   string
-	Prompt   string
-	Response string
-	Messages []api.Message
-	Tools    []api.Tool
-	Think    bool
-}
+type goTemplateData = models.TemplateData
 
 // renderGoTemplate renders an Ollama Go text/template (the request's
 // template field, or a model's TEMPLATE when its GGUF has no chat
-// template).
+// template) with models.RenderTemplate, the command line's renderer too;
+// template errors are 400s.
 func renderGoTemplate(src string, data goTemplateData) (string, error) {
-	t, err := template.New("prompt").Option("missingkey=zero").Funcs(template.FuncMap{
-		"json": func(v any) string { b, _ := json.Marshal(v); return string(b) },
-	}).Parse(src)
+	out, err := models.RenderTemplate(src, data)
 	if err != nil {
-		return "", errf(http.StatusBadRequest, "template: %v", err)
+		return "", errf(http.StatusBadRequest, "%v", err)
 	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		return "", errf(http.StatusBadRequest, "template: %v", err)
-	}
-	return b.String(), nil
+	return out, nil
 }
 
 // formatParams writes PARAMETER values as Ollama's show does: "name value"

@@ -12,6 +12,7 @@ import (
 	"golem/api"
 	"golem/chat"
 	"golem/engine"
+	"golem/registry"
 	"golem/sample"
 	"golem/store"
 	"golem/tokenizer"
@@ -126,7 +127,7 @@ func (s *Server) generate(ctx context.Context, p genParams, wantContext bool, em
 		ereq.TopLogprobs = p.top
 		ereq.OnLogprobs = func(lp engine.TokenLogprobs) { res.logprobs = append(res.logprobs, apiLogprob(lp)) }
 	}
-	res.stats, err = r.Generate(ctx, ereq, func(piece string) error {
+	res.stats, err = l.generate(ctx, ereq, func(piece string) error {
 		if s.cfg.tokenHook != nil {
 			s.cfg.tokenHook()
 		}
@@ -711,4 +712,65 @@ func (s *Server) handleDetokenize(w http.ResponseWriter, r *http.Request) {
 		ids[i] = int32(id)
 	}
 	writeJSON(w, http.StatusOK, api.DetokenizeResponse{Model: req.Model, Content: tok.Detokenize(ids, false, true)})
+}
+
+// handleRegistry answers /api/pull and /api/push (op "pull" or "push")
+// with the registry client, streaming Ollama's progress lines ("pulling
+// manifest", "pulling <digest>" with total and completed bytes, "verifying
+// sha256 digest", "writing manifest", "success"; for a push "retrieving
+// manifest", "pushing <digest>", "pushing manifest", "success") as NDJSON,
+// or only the final status when stream is false. An error after the first
+// line arrives as a final {"error": ...} line. A client that disconnects
+// cancels the transfer; a pull's partial downloads stay for the next one.
+func (s *Server) handleRegistry(op string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req api.PullRequest
+		if err := decode(r, &req); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		name := req.Model
+		if name == "" {
+			name = req.Name
+		}
+		if name == "" {
+			writeError(w, r, http.StatusBadRequest, "model is required")
+			return
+		}
+		if _, err := store.ParseName(name); err != nil {
+			writeError(w, r, http.StatusBadRequest, fmt.Sprintf("invalid model name %q: %v", name, err))
+			return
+		}
+		if op == "push" {
+			if _, err := s.store.Resolve(name); err != nil {
+				writeError(w, r, http.StatusNotFound, fmt.Sprintf("model %q not found", name))
+				return
+			}
+		}
+		stream := req.Stream == nil || *req.Stream
+		st := &streamer{w: w}
+		progress := func(p api.ProgressResponse) {
+			if stream {
+				st.send(p)
+			}
+		}
+		c := &registry.Client{Insecure: req.Insecure, UserAgent: "golem/" + Version}
+		var err error
+		if op == "push" {
+			err = c.Push(r.Context(), s.store, name, progress)
+		} else {
+			err = c.Pull(r.Context(), s.store, name, progress)
+		}
+		if err != nil {
+			if !st.started && errors.Is(err, registry.ErrNotFound) {
+				writeError(w, r, http.StatusNotFound, err.Error())
+				return
+			}
+			st.finish(s, r, err)
+			return
+		}
+		if !stream {
+			writeJSON(w, http.StatusOK, api.ProgressResponse{Status: "success"})
+		}
+	}
 }

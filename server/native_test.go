@@ -299,10 +299,17 @@ func TestModelManagement(t *testing.T) {
 	if code != 404 || !strings.Contains(string(b), `model \"tales:v1\" not found`) {
 		t.Errorf("delete again: %d %s", code, b)
 	}
-	for _, p := range []string{"/api/pull", "/api/push"} {
-		code, b := e.do("POST", p, `{"model":"llama3"}`)
-		if code != 501 || !strings.Contains(string(b), "not supported") {
-			t.Errorf("%s: %d %s", p, code, b)
+	for _, c := range []struct {
+		path, body string
+		code       int
+	}{
+		{"/api/pull", `{"model":""}`, 400},
+		{"/api/pull", `{"model":"a/b/c/d"}`, 400},
+		{"/api/push", `{"model":"nosuch"}`, 404},
+	} {
+		code, b := e.do("POST", c.path, c.body)
+		if code != c.code {
+			t.Errorf("%s %s: %d %s, want %d", c.path, c.body, code, b, c.code)
 		}
 	}
 }

@@ -39,19 +39,19 @@ type loadSpec struct {
 func (s loadSpec) key() string { return s.path + "\x00" + strconv.Itoa(s.numCtx) }
 
 // runner is one loaded model and its queue. It has NumParallel sequence
-// slots: each slot of a text model is its own engine.Runner (model
-// activations and KV cache) over the same memory-mapped weights, so the
-// weights are in memory once and NumParallel requests generate at the same
-// time, each on its own goroutine. (Batched decoding of the slots in one
-// forward pass is a later step; the slot structure is the same.)
+// slots: a text model is one engine.Runner whose engine.Batch gives each
+// slot its own KV cache and decodes the tokens of all generating slots in
+// one forward pass, so the weights are in memory once and stream from it
+// once per step for up to NumParallel requests at the same time.
 type runner struct {
 	spec loadSpec
 
 	ready   chan struct{} // closed when loading finished
 	loadErr error
 
-	gens []*engine.Runner // one per slot
-	emb  *engine.Embedder // shared by all slots
+	gen   *engine.Runner   // text model: tokenizer, template, config
+	batch *engine.Batch    // text model: the slots' generation loop
+	emb   *engine.Embedder // shared by all slots
 
 	size   int64 // estimated bytes (weights + KV cache)
 	numCtx int
@@ -232,20 +232,11 @@ func (s *scheduler) load(r *runner) {
 		if err == nil {
 			r.numCtx = r.emb.ContextLength()
 		}
-	} else {
-		for range cap(r.slots) {
-			var g *engine.Runner
-			if g, err = engine.Load(r.spec.path, r.spec.numCtx); err != nil {
-				break
-			}
-			r.gens = append(r.gens, g)
-			r.numCtx = g.NumCtx
-		}
-		if err != nil {
-			for _, g := range r.gens {
-				g.Close()
-			}
-			r.gens = nil
+	} else if r.gen, err = engine.Load(r.spec.path, r.spec.numCtx); err == nil {
+		r.numCtx = r.gen.NumCtx
+		if r.batch, err = engine.NewBatch(r.gen, cap(r.slots)); err != nil {
+			r.gen.Close()
+			r.gen = nil
 		}
 	}
 	s.mu.Lock()
@@ -328,8 +319,11 @@ func (s *scheduler) unloadLocked(r *runner) {
 	if s.runners[r.spec.key()] == r {
 		delete(s.runners, r.spec.key())
 	}
-	for _, g := range r.gens {
-		g.Close()
+	if r.batch != nil {
+		r.batch.Close()
+	}
+	if r.gen != nil {
+		r.gen.Close()
 	}
 	if r.emb != nil {
 		r.emb.Close()
@@ -343,12 +337,13 @@ func (s *scheduler) maybeUnloadLocked(r *runner) {
 	}
 }
 
-// gen returns the lease's text runner (nil for an embedding model).
-func (l *lease) gen() *engine.Runner {
-	if len(l.r.gens) == 0 {
-		return nil
-	}
-	return l.r.gens[l.slot]
+// gen returns the text runner (nil for an embedding model), for its
+// tokenizer, template and configuration; all slots share it.
+func (l *lease) gen() *engine.Runner { return l.r.gen }
+
+// generate runs req in the lease's slot of the runner's batch.
+func (l *lease) generate(ctx context.Context, req engine.Request, emit func(string) error) (engine.Stats, error) {
+	return l.r.batch.Generate(ctx, l.slot, req, emit)
 }
 
 // Release frees the slot and starts the keep-alive clock.

@@ -40,7 +40,8 @@ type Config struct {
 	// MaxQueue is the most requests waiting per model (default 512).
 	MaxQueue int
 	// NumParallel is how many requests one loaded model answers at the
-	// same time (default 1); each has its own KV cache.
+	// same time (default 1); each has its own KV cache, and their tokens
+	// are decoded together in one forward pass per step (engine.Batch).
 	NumParallel int
 	// MaxLoadedModels caps the models loaded at once (0: only memory
 	// limits it).
@@ -351,17 +352,4 @@ func decode(r *http.Request, v any) error {
 
 func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.VersionResponse{Version: Version})
-}
-
-// handleRegistry answers pull and push, which need the registry client
-// (not built yet).
-func (s *Server) handleRegistry(op string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		var req api.PullRequest
-		if err := decode(r, &req); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		writeError(w, r, http.StatusNotImplemented, fmt.Sprintf("%s is not supported yet: Golem cannot talk to model registries; create models from GGUF files with /api/create or `golem create`", op))
-	}
 }

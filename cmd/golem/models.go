@@ -5,13 +5,11 @@ package main
 // `ollama cp`, `ollama rm` and `ollama show` print.
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"golem/gguf"
-	"golem/modelfile"
+	"golem/models"
 	"golem/store"
 )
 
@@ -128,28 +126,8 @@ func newRemoveCmd() *cobra.Command {
 	}
 }
 
-// humanBytes formats a size as Ollama's format.HumanBytes: decimal units,
-// no decimals from 10 up, one below ("1.3 GB", "25 MB", "512 B").
-func humanBytes(b int64) string {
-	var v float64
-	var unit string
-	switch {
-	case b >= 1e12:
-		v, unit = float64(b)/1e12, "TB"
-	case b >= 1e9:
-		v, unit = float64(b)/1e9, "GB"
-	case b >= 1e6:
-		v, unit = float64(b)/1e6, "MB"
-	case b >= 1e3:
-		v, unit = float64(b)/1e3, "KB"
-	default:
-		return fmt.Sprintf("%d B", b)
-	}
-	if v < 10 && v != math.Trunc(v) {
-		return fmt.Sprintf("%.1f %s", v, unit)
-	}
-	return fmt.Sprintf("%d %s", int(v), unit)
-}
+// humanBytes formats a size as Ollama's format.HumanBytes ("1.3 GB").
+func humanBytes(b int64) string { return models.HumanBytes(b) }
 
 // humanTime describes how long ago t was, as Ollama's format.HumanTime:
 // "Less than a second ago", "2 minutes ago", "About an hour ago", "3 days
@@ -199,26 +177,8 @@ func humanDuration(d time.Duration) string {
 }
 
 // humanNumber formats a parameter count as Ollama's format.HumanNumber
-// (the model_type of a config blob): "260K", "1.5B", "494.03M", "8B".
-func humanNumber(n uint64) string {
-	switch {
-	case n >= 1e9:
-		v := float64(n) / 1e9
-		if v == math.Floor(v) {
-			return fmt.Sprintf("%.0fB", v)
-		}
-		return fmt.Sprintf("%.1fB", v)
-	case n >= 1e6:
-		v := float64(n) / 1e6
-		if v == math.Floor(v) {
-			return fmt.Sprintf("%.0fM", v)
-		}
-		return fmt.Sprintf("%.2fM", v)
-	case n >= 1e3:
-		return fmt.Sprintf("%.0fK", float64(n)/1e3)
-	}
-	return fmt.Sprint(n)
-}
+// ("260K", "1.5B").
+func humanNumber(n uint64) string { return models.HumanNumber(n) }
 
 // ShowFlags selects what showStoredModel prints; with none set it prints
 // the summary. They mirror `ollama show`'s flags.
@@ -231,136 +191,17 @@ type ShowFlags struct {
 	Verbose    bool // -v: also every metadata key of the GGUF
 }
 
-// storedModel is a model of the store with its layers read.
-type storedModel struct {
-	name      store.Name
-	manifest  *store.Manifest
-	config    *store.Config
-	modelPath string // GGUF weights, "" if none
-	adapters  []string
-	template  string
-	hasTmpl   bool
-	system    string
-	licenses  []string
-	params    map[string]any
-	messages  []modelfile.Msg
-}
-
-// loadStoredModel reads the manifest, config and small layers of a model.
-func loadStoredModel(s *store.Store, name string) (*storedModel, error) {
-	n, err := s.Resolve(name)
+// loadStoredModel reads the manifest, config and small layers of a model
+// of the store (models.Resolve, shared with the server).
+func loadStoredModel(s *store.Store, name string) (*models.Model, error) {
+	if _, err := s.Resolve(name); err != nil {
+		return nil, notFoundHint(err)
+	}
+	m, err := models.Resolve(s, name)
 	if err != nil {
 		return nil, notFoundHint(err)
 	}
-	m, err := s.Manifest(name)
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := s.Config(m)
-	if err != nil {
-		return nil, err
-	}
-	sm := &storedModel{name: n, manifest: m, config: cfg}
-	for _, l := range m.Layers {
-		switch l.MediaType {
-		case store.MediaTypeModel:
-			if sm.modelPath == "" {
-				if p, err := s.BlobPath(l.Digest); err == nil {
-					sm.modelPath = p
-				}
-			}
-		case store.MediaTypeAdapter:
-			if p, err := s.BlobPath(l.Digest); err == nil {
-				sm.adapters = append(sm.adapters, p)
-			}
-		case store.MediaTypeTemplate, store.MediaTypePrompt, store.MediaTypeSystem, store.MediaTypeLicense,
-			store.MediaTypeParams, store.MediaTypeMessages:
-			b, err := s.ReadBlob(l.Digest)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", n.Display(), err)
-			}
-			switch l.MediaType {
-			case store.MediaTypeTemplate, store.MediaTypePrompt:
-				sm.template, sm.hasTmpl = string(b), true
-			case store.MediaTypeSystem:
-				sm.system = string(b)
-			case store.MediaTypeLicense:
-				sm.licenses = append(sm.licenses, string(b))
-			case store.MediaTypeParams:
-				if err := json.Unmarshal(b, &sm.params); err != nil {
-					return nil, fmt.Errorf("%s: params layer %s: %w", n.Display(), l.Digest, err)
-				}
-			case store.MediaTypeMessages:
-				if err := json.Unmarshal(b, &sm.messages); err != nil {
-					return nil, fmt.Errorf("%s: messages layer %s: %w", n.Display(), l.Digest, err)
-				}
-			}
-		}
-	}
-	return sm, nil
-}
-
-// paramKeys returns the parameter names in sorted order (Ollama prints
-// them in map order, which varies; sorted is stable).
-func (sm *storedModel) paramKeys() []string {
-	keys := make([]string, 0, len(sm.params))
-	for k := range sm.params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// paramValues lists (name, value) pairs, one per stop string.
-func (sm *storedModel) paramValues() [][2]any {
-	var out [][2]any
-	for _, k := range sm.paramKeys() {
-		if l, ok := sm.params[k].([]any); ok {
-			for _, v := range l {
-				out = append(out, [2]any{k, v})
-			}
-			continue
-		}
-		out = append(out, [2]any{k, sm.params[k]})
-	}
-	return out
-}
-
-// modelfileText rebuilds the model's Modelfile as `ollama show
-// --modelfile` prints it: FROM the weights blob, ADAPTER, TEMPLATE,
-// SYSTEM, PARAMETER, LICENSE, MESSAGE.
-func (sm *storedModel) modelfileText() string {
-	var cmds []modelfile.Command
-	add := func(ins, name, val string) {
-		cmds = append(cmds, modelfile.Command{Instruction: ins, Name: name, Value: val})
-	}
-	add(modelfile.From, "", sm.modelPath)
-	for _, a := range sm.adapters {
-		add(modelfile.Adapter, "", a)
-	}
-	if sm.hasTmpl {
-		add(modelfile.Template, "", sm.template)
-	}
-	if sm.system != "" {
-		add(modelfile.System, "", sm.system)
-	}
-	if sm.config.Renderer != "" {
-		add(modelfile.Renderer, "", sm.config.Renderer)
-	}
-	if sm.config.Parser != "" {
-		add(modelfile.Parser, "", sm.config.Parser)
-	}
-	for _, p := range sm.paramValues() {
-		add(modelfile.Parameter, p[0].(string), fmt.Sprint(p[1]))
-	}
-	for _, l := range sm.licenses {
-		add(modelfile.License, "", l)
-	}
-	for _, m := range sm.messages {
-		add(modelfile.Message, m.Role, m.Content)
-	}
-	mf := &modelfile.Modelfile{Commands: cmds}
-	return mf.FormatShow(sm.name.Display())
+	return m, nil
 }
 
 // showStoredModel prints what `ollama show NAME` prints for a model of the
@@ -378,19 +219,19 @@ func showStoredModel(out io.Writer, name string, fl ShowFlags) error {
 	}
 	switch {
 	case fl.Modelfile:
-		_, err = fmt.Fprint(out, sm.modelfileText())
+		_, err = fmt.Fprint(out, sm.Modelfile())
 		return err
 	case fl.Parameters:
-		if len(sm.params) == 0 {
+		if len(sm.Params) == 0 {
 			_, err = fmt.Fprintln(out, "No parameters were specified for this model.")
 			return err
 		}
-		for _, p := range sm.paramValues() {
+		for _, p := range sm.ParamValues() {
 			fmt.Fprintf(out, "%-30s %s\n", p[0], goSyntax(p[1]))
 		}
 		return nil
 	case fl.Template:
-		t, err := sm.templateText()
+		t, err := sm.TemplateText()
 		if err != nil {
 			return err
 		}
@@ -401,36 +242,21 @@ func showStoredModel(out io.Writer, name string, fl ShowFlags) error {
 		_, err = fmt.Fprintln(out, t)
 		return err
 	case fl.System:
-		if sm.system == "" {
+		if sm.System == "" {
 			_, err = fmt.Fprintln(out, "No system message was specified for this model.")
 			return err
 		}
-		_, err = fmt.Fprintln(out, sm.system)
+		_, err = fmt.Fprintln(out, sm.System)
 		return err
 	case fl.License:
-		if len(sm.licenses) == 0 {
+		if len(sm.License) == 0 {
 			_, err = fmt.Fprintln(out, "No license was specified for this model.")
 			return err
 		}
-		_, err = fmt.Fprintln(out, strings.Join(sm.licenses, "\n"))
+		_, err = fmt.Fprintln(out, strings.Join(sm.License, "\n"))
 		return err
 	}
-	return sm.printSummary(out, fl.Verbose)
-}
-
-// templateText returns the template layer, or for a model without one the
-// chat template of its GGUF (which Golem then uses).
-func (sm *storedModel) templateText() (string, error) {
-	if sm.hasTmpl || sm.modelPath == "" {
-		return sm.template, nil
-	}
-	f, err := gguf.Open(sm.modelPath)
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", sm.name.Display(), err)
-	}
-	defer f.Close()
-	t, _ := f.String("tokenizer.chat_template")
-	return t, nil
+	return printSummary(out, sm, fl.Verbose)
 }
 
 // goSyntax prints a JSON-decoded parameter as Go's %#v does in Ollama's
@@ -441,7 +267,7 @@ func goSyntax(v any) string {
 
 // printSummary prints the Model, Capabilities, Parameters, System and
 // License sections of `ollama show`, and with verbose the GGUF metadata.
-func (sm *storedModel) printSummary(out io.Writer, verbose bool) error {
+func printSummary(out io.Writer, sm *models.Model, verbose bool) error {
 	tw := tabwriter.NewWriter(out, 0, 0, 4, ' ', 0)
 	section := func(title string, rows [][]string) {
 		if len(rows) == 0 {
@@ -454,21 +280,21 @@ func (sm *storedModel) printSummary(out io.Writer, verbose bool) error {
 		fmt.Fprintln(tw)
 	}
 	var f *gguf.File
-	if sm.modelPath != "" && sm.config.IsGGUF() {
+	if sm.Path != "" && sm.Config.IsGGUF() {
 		var err error
-		if f, err = gguf.Open(sm.modelPath); err != nil {
-			return fmt.Errorf("%s: %w", sm.name.Display(), err)
+		if f, err = gguf.Open(sm.Path); err != nil {
+			return fmt.Errorf("%s: %w", sm.DisplayName(), err)
 		}
 		defer f.Close()
 	}
 	var rows [][]string
-	arch := sm.config.ModelFamily
+	arch := sm.Config.ModelFamily
 	if f != nil {
 		arch = f.Architecture()
 	}
 	rows = append(rows, []string{"architecture", orUnknown(arch)})
-	if sm.config.ModelType != "" {
-		rows = append(rows, []string{"parameters", sm.config.ModelType})
+	if sm.Config.ModelType != "" {
+		rows = append(rows, []string{"parameters", sm.Config.ModelType})
 	}
 	if f != nil {
 		for _, k := range []string{"context_length", "embedding_length"} {
@@ -477,9 +303,9 @@ func (sm *storedModel) printSummary(out io.Writer, verbose bool) error {
 			}
 		}
 	}
-	rows = append(rows, []string{"quantization", sm.config.FileType})
-	if sm.config.Requires != "" {
-		rows = append(rows, []string{"requires", sm.config.Requires})
+	rows = append(rows, []string{"quantization", sm.Config.FileType})
+	if sm.Config.Requires != "" {
+		rows = append(rows, []string{"requires", sm.Config.Requires})
 	}
 	section("Model", rows)
 	if f != nil {
@@ -490,15 +316,15 @@ func (sm *storedModel) printSummary(out io.Writer, verbose bool) error {
 		section("Capabilities", caps)
 	}
 	var prow [][]string
-	for _, p := range sm.paramValues() {
+	for _, p := range sm.ParamValues() {
 		prow = append(prow, []string{p[0].(string), goSyntax(p[1])})
 	}
 	section("Parameters", prow)
-	if sm.system != "" {
-		section("System", [][]string{{firstLines(sm.system, 2)}})
+	if sm.System != "" {
+		section("System", [][]string{{firstLines(sm.System, 2)}})
 	}
-	if len(sm.licenses) > 0 {
-		section("License", [][]string{{firstLines(strings.Join(sm.licenses, "\n"), 2)}})
+	if len(sm.License) > 0 {
+		section("License", [][]string{{firstLines(strings.Join(sm.License, "\n"), 2)}})
 	}
 	if verbose && f != nil {
 		var meta [][]string
@@ -531,19 +357,30 @@ func firstLines(s string, n int) string {
 // it is an existing file, else the weights of the model of that name in
 // the store.
 func modelFileFor(nameOrPath string) (string, error) {
+	m, err := resolveStored(nameOrPath)
+	if err != nil {
+		return "", err
+	}
+	return m.GGUF()
+}
+
+// resolveStored finds what the user means by nameOrPath: a GGUF file, or a
+// model of the store with its layers (models.Resolve, as the server
+// does).
+func resolveStored(nameOrPath string) (*models.Model, error) {
 	if fi, err := os.Stat(nameOrPath); err == nil && fi.Mode().IsRegular() {
-		return nameOrPath, nil
+		return models.Resolve(nil, nameOrPath)
 	}
 	s, err := openStore()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	p, err := s.ModelPath(nameOrPath)
+	m, err := models.Resolve(s, nameOrPath)
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return "", fmt.Errorf("%q is neither a GGUF file nor a model in the store %s (see `golem list`)", nameOrPath, s.Dir())
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, models.ErrInvalid) {
+			return nil, fmt.Errorf("%q is neither a GGUF file nor a model in the store %s (see `golem list`)", nameOrPath, s.Dir())
 		}
-		return "", err
+		return nil, err
 	}
-	return p, nil
+	return m, nil
 }

@@ -11,9 +11,12 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"golem/chat"
 	"golem/engine"
 	"golem/model"
+	"golem/models"
 	"golem/sample"
 )
 
@@ -26,13 +29,21 @@ func newRunCmd() *cobra.Command {
 		numThread    int
 	)
 	cmd := &cobra.Command{
-		Use:   "run FILE.gguf [PROMPT]",
+		Use:   "run MODEL|FILE.gguf [PROMPT]",
 		Short: "Run a model on a prompt",
-		Long: "Run a GGUF model on PROMPT (or standard input) and stream its answer.\n" +
-			"Without --raw the prompt is wrapped in the model's chat template.",
+		Long: "Run a model of the store or a GGUF file on PROMPT (or standard input)\n" +
+			"and stream its answer. Without --raw the prompt is wrapped in the\n" +
+			"model's template: its TEMPLATE (an Ollama Go template) if it has one,\n" +
+			"else the GGUF's chat template. A stored model's PARAMETERs are the\n" +
+			"defaults of the sampling flags, its SYSTEM the default of --system and\n" +
+			"its MESSAGEs the conversation before the prompt.",
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := modelFileFor(args[0])
+			m, err := resolveStored(args[0])
+			if err != nil {
+				return err
+			}
+			path, err := m.GGUF()
 			if err != nil {
 				return err
 			}
@@ -46,9 +57,30 @@ func newRunCmd() *cobra.Command {
 				}
 				prompt = strings.TrimRight(string(b), "\n")
 			}
-			opts.NumCtx = numCtx
+			fl := cmd.Flags()
+			eff, err := layeredOptions(m.Params, opts, fl)
+			if err != nil {
+				return fmt.Errorf("%s: PARAMETER: %w", args[0], err)
+			}
+			if fl.Changed("num-ctx") {
+				eff.NumCtx = numCtx
+			} else if _, ok := m.Params["num_ctx"]; !ok {
+				eff.NumCtx = 0 // the model's own, capped
+			}
+			if !fl.Changed("num-thread") {
+				if n, ok := m.Params["num_thread"].(float64); ok {
+					numThread = int(n)
+				}
+			}
+			if !fl.Changed("system") {
+				system = m.System
+			}
 			model.SetThreads(numThread)
-			return runFile(cmd, path, prompt, system, raw, verbose, opts)
+			req, err := runRequest(m, prompt, system, raw, eff)
+			if err != nil {
+				return err
+			}
+			return runFile(cmd, path, req, verbose)
 		},
 	}
 	fl := cmd.Flags()
@@ -72,8 +104,72 @@ func newRunCmd() *cobra.Command {
 	return cmd
 }
 
-func runFile(cmd *cobra.Command, path, prompt, system string, raw, verbose bool, opts sample.Options) error {
-	r, err := engine.Load(path, opts.NumCtx)
+// flagFields copies each sampling flag's value between options: the flags
+// a user set override the model's PARAMETERs.
+var flagFields = map[string]func(dst, src *sample.Options){
+	"temperature":       func(d, s *sample.Options) { d.Temperature = s.Temperature },
+	"top-k":             func(d, s *sample.Options) { d.TopK = s.TopK },
+	"top-p":             func(d, s *sample.Options) { d.TopP = s.TopP },
+	"min-p":             func(d, s *sample.Options) { d.MinP = s.MinP },
+	"typical-p":         func(d, s *sample.Options) { d.TypicalP = s.TypicalP },
+	"repeat-penalty":    func(d, s *sample.Options) { d.RepeatPenalty = s.RepeatPenalty },
+	"repeat-last-n":     func(d, s *sample.Options) { d.RepeatLastN = s.RepeatLastN },
+	"presence-penalty":  func(d, s *sample.Options) { d.PresencePenalty = s.PresencePenalty },
+	"frequency-penalty": func(d, s *sample.Options) { d.FrequencyPenalty = s.FrequencyPenalty },
+	"seed":              func(d, s *sample.Options) { d.Seed = s.Seed },
+	"num-predict":       func(d, s *sample.Options) { d.NumPredict = s.NumPredict },
+	"stop":              func(d, s *sample.Options) { d.Stop = s.Stop },
+}
+
+// layeredOptions returns Ollama's defaults, overridden by the model's
+// PARAMETERs, overridden by the sampling flags the user set (flagOpts
+// holds the parsed flag values; fl says which were given).
+func layeredOptions(params map[string]any, flagOpts sample.Options, fl *pflag.FlagSet) (sample.Options, error) {
+	opts := sample.DefaultOptions()
+	if _, err := models.ApplyParams(&opts, params); err != nil {
+		return opts, err
+	}
+	for name, set := range flagFields {
+		if fl.Changed(name) {
+			set(&opts, &flagOpts)
+		}
+	}
+	if err := opts.Validate(); err != nil {
+		return opts, err
+	}
+	return opts, nil
+}
+
+// runRequest builds the generation request for prompt: as is with raw;
+// through the model's Go TEMPLATE when it has one (rendered with Ollama's
+// variables .System, .Prompt and .Messages, which holds the system
+// message, the model's MESSAGE history and the prompt); else through the
+// GGUF's chat template, with the history as earlier turns.
+func runRequest(m *models.Model, prompt, system string, raw bool, opts sample.Options) (engine.Request, error) {
+	req := engine.Request{Prompt: prompt, System: system, Raw: raw, Options: opts}
+	switch {
+	case raw:
+	case m.HasTemplate:
+		text, err := models.RenderTemplate(m.Template, models.PromptData(system, prompt, m.Messages))
+		if err != nil {
+			return req, fmt.Errorf("%s: TEMPLATE: %w", m.DisplayName(), err)
+		}
+		req.Prompt, req.System, req.Raw = text, "", true
+	case len(m.Messages) > 0:
+		var msgs []chat.Message
+		if system != "" {
+			msgs = append(msgs, chat.Message{Role: "system", Content: system})
+		}
+		for _, h := range m.Messages {
+			msgs = append(msgs, chat.Message{Role: h.Role, Content: h.Content})
+		}
+		req.Messages = append(msgs, chat.Message{Role: "user", Content: prompt})
+	}
+	return req, nil
+}
+
+func runFile(cmd *cobra.Command, path string, req engine.Request, verbose bool) error {
+	r, err := engine.Load(path, req.Options.NumCtx)
 	if err != nil {
 		return err
 	}
@@ -82,7 +178,6 @@ func runFile(cmd *cobra.Command, path, prompt, system string, raw, verbose bool,
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	out := bufio.NewWriter(cmd.OutOrStdout())
-	req := engine.Request{Prompt: prompt, System: system, Raw: raw, Options: opts}
 	st, err := r.Generate(ctx, req, func(s string) error {
 		if _, err := out.WriteString(s); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"golem/gguf"
+	"golem/models"
 )
 
 func newShowCmd() *cobra.Command {
@@ -97,27 +98,9 @@ func showModel(out io.Writer, f *gguf.File) error {
 	return tw.Flush()
 }
 
-// quantizationName names the file's type as llama.cpp's general.file_type
-// does, or, without that key, the most common type among 2-D weights.
-func quantizationName(f *gguf.File) string {
-	if ft, ok := f.Uint("general.file_type"); ok {
-		return gguf.FileTypeName(uint32(ft))
-	}
-	count := map[string]int64{}
-	best, bestN := "unknown", int64(0)
-	for i := range f.Tensors {
-		t := &f.Tensors[i]
-		if len(t.Shape) < 2 {
-			continue
-		}
-		name := t.Type.String()
-		count[name] += t.Elements()
-		if count[name] > bestN {
-			best, bestN = name, count[name]
-		}
-	}
-	return best
-}
+// quantizationName names the file's type as llama.cpp does (see
+// models.QuantizationName).
+func quantizationName(f *gguf.File) string { return models.QuantizationName(f) }
 
 func orUnknown(s string) string {
 	if s == "" {
