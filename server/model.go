@@ -52,7 +52,11 @@ func (m *modelInfo) spec(numCtx int) loadSpec {
 			numCtx = engine.DefaultMaxContext
 		}
 	}
-	return loadSpec{name: m.name, path: m.path, digest: m.digest, numCtx: numCtx, embed: m.embed(), details: m.details}
+	name := m.name
+	if m.model != nil {
+		name = m.model.DisplayName() // "llama3.2:latest", as /api/tags and Ollama's ps name it
+	}
+	return loadSpec{name: name, path: m.path, digest: m.digest, numCtx: numCtx, embed: m.embed(), details: m.details}
 }
 
 // resolveModel finds a model by store name or, as a Golem extra, by the

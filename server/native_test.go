@@ -391,7 +391,7 @@ func TestKeepAliveAndPs(t *testing.T) {
 		t.Errorf("load: %+v", g)
 	}
 	m := ps()
-	if len(m) != 1 || m[0].Name != "stories" || m[0].ContextLength != 2048 || m[0].Size <= 0 || m[0].Details.Family != "llama" {
+	if len(m) != 1 || m[0].Name != "stories:latest" || m[0].ContextLength != 2048 || m[0].Size <= 0 || m[0].Details.Family != "llama" {
 		t.Fatalf("ps after load: %+v", m)
 	}
 	// keep_alive 0 with an empty prompt unloads it.
@@ -416,12 +416,12 @@ func TestKeepAliveAndPs(t *testing.T) {
 func TestEviction(t *testing.T) {
 	e := newEnv(t, func(c *Config) { c.MaxLoadedModels = 1 })
 	q8 := fixtures.Path(t, "models/quant/stories260K-Q8_0.gguf")
-	for _, m := range []string{"stories", q8} {
-		e.post("/api/generate", map[string]any{"model": m}, 200, nil)
+	for _, m := range []struct{ req, ps string }{{"stories", "stories:latest"}, {q8, q8}} {
+		e.post("/api/generate", map[string]any{"model": m.req}, 200, nil)
 		var r api.ProcessResponse
 		_, b := e.do("GET", "/api/ps", nil)
 		json.Unmarshal(b, &r)
-		if len(r.Models) != 1 || r.Models[0].Name != m {
+		if len(r.Models) != 1 || r.Models[0].Name != m.ps {
 			t.Errorf("after loading %s: %+v", m, r.Models)
 		}
 	}
