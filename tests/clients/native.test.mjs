@@ -299,7 +299,7 @@ describe('copy, delete, create', () => {
     const missing = `sha256:${'0'.repeat(64)}`;
     await assert.rejects(
       ollama.create({ model: 'never', files: { 'x.gguf': missing }, stream: false }),
-      (err) => err.status_code === 400 && /not found/.test(err.message) && err.message.includes('/api/blobs/'),
+      (err) => err.status_code === 400 && /no such blob|not found/.test(err.message) && err.message.includes('/api/blobs/'),
     );
   });
 });
