@@ -172,6 +172,10 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/embeddings", s.handleOpenAIEmbeddings)
 	m.HandleFunc("GET /v1/models", s.handleOpenAIModels)
 	m.HandleFunc("GET /v1/models/{model...}", s.handleOpenAIModel)
+
+	// The read-only OCI distribution API (see v2.go), all methods: writes
+	// answer 405 UNSUPPORTED.
+	m.HandleFunc("/v2/", s.handleV2)
 }
 
 // ServeHTTP applies CORS, the API key and the body limit, then routes.
@@ -191,7 +195,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.cfg.APIKey != "" && r.URL.Path != "/" && r.URL.Path != "/api/version" && r.Method != http.MethodOptions {
+	if s.cfg.APIKey != "" && strings.HasPrefix(r.URL.Path, "/v2/") {
+		// Registry clients speak the distribution spec's auth: a Basic
+		// challenge, the key as bearer token or basic password.
+		if s.v2Unauthorized(w, r) {
+			return
+		}
+	} else if s.cfg.APIKey != "" && r.URL.Path != "/" && r.URL.Path != "/api/version" && r.Method != http.MethodOptions {
 		auth := r.Header.Get("Authorization")
 		if tok, ok := strings.CutPrefix(auth, "Bearer "); !ok || strings.TrimSpace(tok) != s.cfg.APIKey {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="golem"`)
