@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"golem/chat"
+	"golem/client"
 	"golem/engine"
 	"golem/model"
 	"golem/models"
@@ -27,6 +28,9 @@ func newRunCmd() *cobra.Command {
 		system       string
 		numCtx       int
 		numThread    int
+		format       string
+		keepAlive    string
+		noWordWrap   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run MODEL|FILE.gguf [PROMPT]",
@@ -36,9 +40,29 @@ func newRunCmd() *cobra.Command {
 			"model's template: its TEMPLATE (an Ollama Go template) if it has one,\n" +
 			"else the GGUF's chat template. A stored model's PARAMETERs are the\n" +
 			"defaults of the sampling flags, its SYSTEM the default of --system and\n" +
-			"its MESSAGEs the conversation before the prompt.",
+			"its MESSAGEs the conversation before the prompt.\n\n" +
+			"When a server answers at GOLEM_HOST (see `golem serve`) and MODEL is a\n" +
+			"name (not a file), the model runs there: the flags you set become the\n" +
+			"request's options, and without PROMPT on a terminal an interactive\n" +
+			"chat starts (type /? for its commands). Otherwise it runs in-process.",
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !isModelFile(args[0]) {
+				ctx := cmd.Context()
+				if ctx == nil {
+					ctx = context.Background()
+				}
+				if c, err := client.FromEnv(); err == nil && probe(ctx, c) == nil {
+					return runRemote(cmd, c, args, remoteRun{
+						opts: remoteOptions(cmd.Flags(), opts, numCtx, numThread), system: system,
+						raw: raw, verbose: verbose, format: format, keepAlive: keepAlive,
+						wordWrap: !noWordWrap,
+					})
+				}
+			}
+			if format != "" || keepAlive != "" {
+				return errors.New("--format and --keepalive need a server: start one with `golem serve`")
+			}
 			m, err := resolveStored(args[0])
 			if err != nil {
 				return err
@@ -101,6 +125,9 @@ func newRunCmd() *cobra.Command {
 	fl.StringVar(&system, "system", "", "system message (with the chat template)")
 	fl.BoolVar(&raw, "raw", false, "use the prompt as is, without the chat template")
 	fl.BoolVar(&verbose, "verbose", false, "print load time and prompt/generation speed to stderr")
+	fl.StringVar(&format, "format", "", "answer format through the server: json or a JSON schema")
+	fl.StringVar(&keepAlive, "keepalive", "", "how long the server keeps the model loaded (5m, 1h, -1 = forever, 0 = unload)")
+	fl.BoolVar(&noWordWrap, "nowordwrap", false, "don't wrap long lines at the terminal width (interactive mode)")
 	return cmd
 }
 
