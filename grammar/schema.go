@@ -590,7 +590,7 @@ var stringFormats = map[string]string{
 	"ipv4":     `^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$`,
 	"hostname": `^` + hostLabel + `(\.` + hostLabel + `){0,6}$`,
 	"email":    `^[A-Za-z0-9_%+-]{1,32}(\.[A-Za-z0-9_%+-]{1,32}){0,3}@` + hostLabel + `(\.` + hostLabel + `){0,4}\.[A-Za-z]{2,10}$`,
-	"uri":      `^https?://` + hostLabel + `(\.` + hostLabel + `){0,6}(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~%!$&'()*+,;=:@-]{0,40}){0,10}(\?[A-Za-z0-9._~%!$&'()*+,;=:@/?-]{0,80})?$`,
+	"uri":      `^https?://` + hostLabel + `(\.` + hostLabel + `){0,6}(:[1-9][0-9]{0,3})?(/([A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2}){0,40}){0,10}(\?([A-Za-z0-9._~!$&'()*+,;=:@/?-]|%[0-9A-Fa-f]{2}){0,80})?$`,
 }
 
 // RFC 3339 dates and times, conservatively: every day of every month but

@@ -34,6 +34,9 @@ func newCreateCmd() *cobra.Command {
 			strings.Join(quantize.FileTypes(), ", ") + ".",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c := storeServer(cmd.Context()); c != nil {
+				return createRemote(cmd.Context(), c, args[0], file, quant, cmd.ErrOrStderr())
+			}
 			s, err := openStore()
 			if err != nil {
 				return err

@@ -1,10 +1,13 @@
 package main
 
-// Commands that manage the model store offline: list, cp, rm, and
+// Commands that manage the model store: list, cp, rm, and
 // showStoredModel for `golem show NAME`. They print what `ollama list`,
-// `ollama cp`, `ollama rm` and `ollama show` print.
+// `ollama cp`, `ollama rm` and `ollama show` print, through a running
+// server's API when one answers (remote_models.go), else on the local
+// store directly.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -49,6 +52,13 @@ func newListCmd() *cobra.Command {
 			"shows only the names starting with it.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			prefix := ""
+			if len(args) == 1 {
+				prefix = args[0]
+			}
+			if c := storeServer(cmd.Context()); c != nil {
+				return listRemote(cmd.Context(), c, cmd.OutOrStdout(), prefix, time.Now())
+			}
 			s, err := openStore()
 			if err != nil {
 				return err
@@ -56,10 +66,6 @@ func newListCmd() *cobra.Command {
 			models, err := s.List()
 			if err != nil {
 				return err
-			}
-			prefix := ""
-			if len(args) == 1 {
-				prefix = args[0]
 			}
 			return printModelList(cmd.OutOrStdout(), models, prefix, time.Now())
 		},
@@ -89,6 +95,9 @@ func newCopyCmd() *cobra.Command {
 		Long:  "Give the model SOURCE a second name; the weights are shared, not copied.",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c := storeServer(cmd.Context()); c != nil {
+				return copyRemote(cmd.Context(), c, cmd.OutOrStdout(), args[0], args[1])
+			}
 			s, err := openStore()
 			if err != nil {
 				return err
@@ -111,6 +120,9 @@ func newRemoveCmd() *cobra.Command {
 			"is unknown nothing is removed.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c := storeServer(cmd.Context()); c != nil {
+				return removeRemote(cmd.Context(), c, cmd.OutOrStdout(), args)
+			}
 			s, err := openStore()
 			if err != nil {
 				return err
@@ -206,9 +218,13 @@ func loadStoredModel(s *store.Store, name string) (*models.Model, error) {
 
 // showStoredModel prints what `ollama show NAME` prints for a model of the
 // store: with no flags the summary (model, parameters, system, license),
-// else only the parts the flags select. The lead's `golem show` calls it
+// else only the parts the flags select. When a server answers it asks
+// the server's /api/show instead. The lead's `golem show` calls it
 // when its argument is not a file.
 func showStoredModel(out io.Writer, name string, fl ShowFlags) error {
+	if c := storeServer(context.Background()); c != nil {
+		return showRemote(context.Background(), c, out, name, fl)
+	}
 	s, err := openStore()
 	if err != nil {
 		return err
