@@ -190,6 +190,10 @@ func (c *Client) fetchManifest(ctx context.Context, ref Ref) ([]byte, *store.Man
 
 // statePath is the download state saved next to a partial blob. Its name
 // starts with the partial's, hence with the store's temporary prefix.
+// writePartial writes downloaded bytes into the partial blob; a variable
+// so tests can make the disk fill up.
+var writePartial = func(f *os.File, b []byte, off int64) (int, error) { return f.WriteAt(b, off) }
+
 func statePath(partial string) string { return partial + ".json" }
 
 // part is one byte range [off, end) of a blob download; done bytes from
@@ -486,7 +490,7 @@ func (d *download) fetchRange(ctx context.Context, p *part, whole bool) error {
 	for pos < p.end {
 		n, rerr := io.ReadFull(body, buf[:min(int64(len(buf)), p.end-pos)])
 		if n > 0 {
-			if _, err := d.f.WriteAt(buf[:n], pos); err != nil {
+			if _, err := writePartial(d.f, buf[:n], pos); err != nil {
 				return fmt.Errorf("write partial blob: %w", err)
 			}
 			pos += int64(n)
