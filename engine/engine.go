@@ -10,10 +10,12 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"golem/chat"
 	"golem/gguf"
+	"golem/grammar"
 	"golem/model"
 	"golem/sample"
 	"golem/tokenizer"
@@ -41,6 +43,28 @@ type Runner struct {
 
 	cache   *model.Cache
 	history []int32 // tokens whose K/V are in cache, for prefix reuse
+
+	// vocab is the tokenizer's vocabulary as a grammar trie, built on the
+	// first constrained request (0.1-0.3 s for a large vocabulary) and
+	// shared by every later one; vocabMu guards it because Batch prepares
+	// requests from several goroutines.
+	vocabMu  sync.Mutex
+	vocab    *grammar.Vocab
+	vocabErr error
+}
+
+// GrammarVocab returns the model's vocabulary prepared for constrained
+// decoding, building it on first use and caching it (errors too).
+func (r *Runner) GrammarVocab() (*grammar.Vocab, error) {
+	r.vocabMu.Lock()
+	defer r.vocabMu.Unlock()
+	if r.vocab == nil && r.vocabErr == nil {
+		r.vocab, r.vocabErr = grammar.VocabFromTokenizer(r.Tokenizer)
+		if r.vocabErr != nil {
+			r.vocabErr = fmt.Errorf("engine: grammar vocabulary: %w", r.vocabErr)
+		}
+	}
+	return r.vocab, r.vocabErr
 }
 
 // Load opens a GGUF file and prepares it for generation. numCtx <= 0 means
@@ -115,6 +139,13 @@ type Request struct {
 	// alternatives. It is called before the token's text is emitted.
 	OnLogprobs  func(TokenLogprobs)
 	TopLogprobs int
+
+	// Grammar, when non-nil, constrains the output to its language (see
+	// grammar.FromFormat and grammar.FromResponseFormat): tokens it
+	// refuses are never sampled, end of generation comes only once the
+	// output is complete, and generation stops ("stop") as soon as
+	// nothing more can follow.
+	Grammar *grammar.Grammar
 }
 
 // TokenProb is a token with its log-probability.
@@ -277,6 +308,13 @@ func (r *Runner) prepare(req Request) (*genState, []int32, error) {
 	dec := tokenizer.NewStreamDecoder(r.Tokenizer)
 	dec.StripLeadingSpace = false // the answer continues the prompt's text
 	g := &genState{r: r, req: req, sampler: sampler, dec: dec, stop: sample.NewStopMatcher(req.Options.Stop)}
+	if req.Grammar != nil {
+		v, err := r.GrammarVocab()
+		if err != nil {
+			return nil, nil, err
+		}
+		g.constraint = grammar.NewConstraint(req.Grammar, v)
+	}
 	return g, prompt, nil
 }
 
@@ -304,6 +342,41 @@ type genState struct {
 	dec     *tokenizer.StreamDecoder
 	stop    *sample.StopMatcher
 	st      Stats
+
+	// constraint is the request's grammar state (nil: unconstrained);
+	// masked is scratch for the masked copy of the logits, allocated on
+	// the first refused sample and reused.
+	constraint *grammar.Constraint
+	masked     []float32
+}
+
+// sample picks the next token. With a grammar it does what llama.cpp's
+// common sampler does: sample from the raw logits, and only when the
+// grammar refuses that token mask a copy of the logits (-Inf for every
+// refused token) and sample again, so the mask, the expensive part, is
+// computed only when needed and the sampler's state is the same as if it
+// had been applied first whenever the first pick is allowed.
+func (g *genState) sample(logits []float32) (int32, error) {
+	tok, err := g.sampler.Sample(logits)
+	if err != nil {
+		return 0, err
+	}
+	c := g.constraint
+	if c == nil || c.TokenAllowed(int32(tok)) {
+		return int32(tok), nil
+	}
+	g.masked = append(g.masked[:0], logits...)
+	if c.Apply(g.masked) == 0 {
+		return 0, errors.New("engine: grammar: no token of the vocabulary can continue the output")
+	}
+	if tok, err = g.sampler.Sample(g.masked); err != nil {
+		return 0, err
+	}
+	if !c.TokenAllowed(int32(tok)) {
+		// Only when every allowed token has -Inf logit: nothing to pick.
+		return 0, fmt.Errorf("engine: grammar: sampler picked refused token %d from the masked logits", tok)
+	}
+	return int32(tok), nil
 }
 
 // next handles the logits of the last evaluated token, with cacheLen
@@ -317,11 +390,15 @@ func (g *genState) next(logits []float32, cacheLen int, onLogprobs func(TokenLog
 		g.st.DoneReason = "length"
 		return 0, false, g.flush(emit)
 	}
-	tok, err := g.sampler.Sample(logits)
+	id, err = g.sample(logits)
 	if err != nil {
 		return 0, false, err
 	}
-	id = int32(tok)
+	if g.constraint != nil {
+		if err := g.constraint.Accept(id); err != nil {
+			return 0, false, fmt.Errorf("engine: %w", err)
+		}
+	}
 	if g.r.Tokenizer.IsEOG(id) {
 		g.st.DoneReason = "stop"
 		return 0, false, g.flush(emit)
@@ -329,7 +406,7 @@ func (g *genState) next(logits []float32, cacheLen int, onLogprobs func(TokenLog
 	if onLogprobs != nil {
 		onLogprobs(g.r.logprobs(logits, id, g.req.TopLogprobs))
 	}
-	g.sampler.Accept(tok)
+	g.sampler.Accept(int(id))
 	g.st.EvalTokens++
 	out, stopped := g.stop.Push(g.dec.Add(id))
 	if out != "" {
@@ -341,6 +418,12 @@ func (g *genState) next(logits []float32, cacheLen int, onLogprobs func(TokenLog
 		// Text after a stop string is dropped, held back or not.
 		g.st.DoneReason = "stop"
 		return 0, false, nil
+	}
+	if c := g.constraint; c != nil && c.Accepting() && !c.Matcher().CanContinue() {
+		// The output is complete and nothing may follow but EOG: stop
+		// here rather than spend a forward pass on a forced end token.
+		g.st.DoneReason = "stop"
+		return 0, false, g.flush(emit)
 	}
 	if cacheLen >= g.r.NumCtx {
 		g.st.DoneReason = "length"

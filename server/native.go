@@ -12,6 +12,7 @@ import (
 	"golem/api"
 	"golem/chat"
 	"golem/engine"
+	"golem/grammar"
 	"golem/registry"
 	"golem/sample"
 	"golem/store"
@@ -70,6 +71,20 @@ type genParams struct {
 	// logprobs asks for token log-probabilities, top for alternatives.
 	logprobs bool
 	top      int
+	// grammar constrains the output (format / response_format); nil: free.
+	grammar *grammar.Grammar
+}
+
+// formatGrammar compiles a request's constraint: compile is
+// grammar.FromFormat for Ollama's format, grammar.FromResponseFormat for
+// OpenAI's response_format. Any error, an unsupported schema included, is
+// the client's: 400 with the grammar's message.
+func formatGrammar(field string, raw json.RawMessage, compile func(json.RawMessage) (*grammar.Grammar, error)) (*grammar.Grammar, error) {
+	g, err := compile(raw)
+	if err != nil {
+		return nil, errf(http.StatusBadRequest, "%s: %v", field, err)
+	}
+	return g, nil
 }
 
 // genResult is a finished generation.
@@ -121,7 +136,7 @@ func (s *Server) generate(ctx context.Context, p genParams, wantContext bool, em
 		return res, errf(http.StatusBadRequest, "top_logprobs must be between 0 and 20, not %d", p.top)
 	}
 	var out strings.Builder
-	ereq := engine.Request{Prompt: res.prompt, Raw: true, Options: p.opts}
+	ereq := engine.Request{Prompt: res.prompt, Raw: true, Options: p.opts, Grammar: p.grammar}
 	sent := 0
 	if p.logprobs || p.top > 0 {
 		ereq.TopLogprobs = p.top
@@ -224,6 +239,11 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	gram, err := formatGrammar("format", req.Format, grammar.FromFormat)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	ka := keepAlivePtr(req.KeepAlive)
 	if req.Prompt == "" && len(req.Context) == 0 && !mi.embed() {
 		reason, err := s.loadOnly(r.Context(), mi, numCtx, ka)
@@ -284,7 +304,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	}
 	stream := req.Stream == nil || *req.Stream
 	st := &streamer{w: w}
-	p := genParams{mi: mi, opts: opts, numCtx: numCtx, keepAlive: ka, build: build, logprobs: req.Logprobs, top: req.TopLogprobs}
+	p := genParams{mi: mi, opts: opts, numCtx: numCtx, keepAlive: ka, build: build, logprobs: req.Logprobs, top: req.TopLogprobs, grammar: gram}
 	res, err := s.generate(r.Context(), p, !req.Raw, func(piece string, lps []api.Logprob) error {
 		if !stream {
 			return nil
@@ -400,6 +420,11 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	gram, err := formatGrammar("format", req.Format, grammar.FromFormat)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	ka := keepAlivePtr(req.KeepAlive)
 	if len(req.Messages) == 0 && !mi.embed() {
 		reason, err := s.loadOnly(r.Context(), mi, numCtx, ka)
@@ -414,7 +439,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	stream := req.Stream == nil || *req.Stream
 	st := &streamer{w: w}
 	p := genParams{mi: mi, opts: opts, numCtx: numCtx, keepAlive: ka, build: chatBuild(mi, req.Messages, req.Tools, req.Think),
-		logprobs: req.Logprobs, top: req.TopLogprobs}
+		logprobs: req.Logprobs, top: req.TopLogprobs, grammar: gram}
 	res, err := s.generate(r.Context(), p, false, func(piece string, lps []api.Logprob) error {
 		if !stream {
 			return nil

@@ -16,6 +16,7 @@ import (
 
 	"golem/api"
 	"golem/engine"
+	"golem/grammar"
 	"golem/store"
 )
 
@@ -223,7 +224,12 @@ func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "top_logprobs needs logprobs: true")
 		return
 	}
-	p := genParams{mi: mi, opts: opts, numCtx: numCtx, build: chatBuild(mi, msgs, req.Tools, think), logprobs: wantLP, top: req.TopLogprobs}
+	gram, err := formatGrammar("response_format", req.ResponseFormat, grammar.FromResponseFormat)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := genParams{mi: mi, opts: opts, numCtx: numCtx, build: chatBuild(mi, msgs, req.Tools, think), logprobs: wantLP, top: req.TopLogprobs, grammar: gram}
 	res, err := s.generate(r.Context(), p, false, func(piece string, lps []api.Logprob) error {
 		if !req.Stream {
 			return nil
