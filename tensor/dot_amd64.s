@@ -94,29 +94,82 @@ TEXT ·dotQ4_0RowsAVX2(SB), NOSPLIT, $0-48
 	BCAST32($0x08080808, AX, Y12)
 	VMOVDQU nibshift<>(SB), Y11
 
+	// Same arithmetic as dotQ4_0x4AVX2, so both give identical results:
+	// the exact int32 sum of each block, times dx·dy, accumulated
+	// block by block in one float lane. Two blocks per iteration share
+	// the reduction and the scale conversions.
 q4_0row:
 	MOVQ x+0(FP), SI
 	MOVQ y+16(FP), DI
-	MOVQ nb+24(FP), CX
-	VXORPS Y0, Y0, Y0
+	MOVQ nb+24(FP), BX
+	MOVQ BX, CX
+	SHRQ $1, CX
+	VXORPS X0, X0, X0
+	JZ   q40one
 
 q40loop:
-	VBROADCASTI128 2(SI), Y1    // 16 quant bytes in both lanes
+	VBROADCASTI128 2(SI), Y1    // block 0: 16 quant bytes in both lanes
 	VPSRLVD        Y11, Y1, Y1  // high lane: high nibbles
 	VPAND          Y13, Y1, Y1  // unsigned quants 0..15
 	VMOVDQU        2(DI), Y2
 	VPMADDUBSW     Y2, Y1, Y3   // Σ q·y pairs
 	VPMADDUBSW     Y2, Y12, Y2  // Σ 8·y pairs
-	VPSUBW         Y2, Y3, Y3   // Σ (q-8)·y pairs
-	VPMADDWD       Y14, Y3, Y3
-	VCVTDQ2PS      Y3, Y3
-	Q8_SCALE((SI), (DI), Y4, X4)
-	VFMADD231PS Y4, Y3, Y0
-	ADDQ $18, SI
-	ADDQ $34, DI
+	VPSUBW         Y2, Y3, Y3   // Σ (q-8)·y pairs, |·| ≤ 2048
+	VBROADCASTI128 20(SI), Y5   // block 1
+	VPSRLVD        Y11, Y5, Y5
+	VPAND          Y13, Y5, Y5
+	VMOVDQU        36(DI), Y6
+	VPMADDUBSW     Y6, Y5, Y7
+	VPMADDUBSW     Y6, Y12, Y6
+	VPSUBW         Y6, Y7, Y7
+	VPHADDW        Y7, Y3, Y3   // per lane: block 0 ×4, block 1 ×4 (int16)
+	VEXTRACTI128   $1, Y3, X4
+	VPADDW         X4, X3, X3
+	VPMADDWD       X14, X3, X3  // [b0 b0 b1 b1] int32
+	VPHADDD        X3, X3, X3   // [b0 b1 b0 b1] exact block sums
+	VCVTDQ2PS      X3, X3
+	VMOVD          (SI), X4     // dx of both blocks (and quant bytes)
+	VPINSRW        $1, 18(SI), X4, X4
+	VMOVD          (DI), X5     // dy of both blocks
+	VPINSRW        $1, 34(DI), X5, X5
+	VCVTPH2PS      X4, X4
+	VCVTPH2PS      X5, X5
+	VMULPS         X5, X4, X4
+	VFMADD231SS    X4, X3, X0
+	VMOVSHDUP      X3, X3
+	VMOVSHDUP      X4, X4
+	VFMADD231SS    X4, X3, X0
+	ADDQ $36, SI
+	ADDQ $68, DI
 	DECQ CX
 	JNZ  q40loop
-	HSUM_Y0
+
+q40one:
+	TESTQ $1, BX
+	JZ    q40done
+	VBROADCASTI128 2(SI), Y1    // odd last block
+	VPSRLVD        Y11, Y1, Y1
+	VPAND          Y13, Y1, Y1
+	VMOVDQU        2(DI), Y2
+	VPMADDUBSW     Y2, Y1, Y3
+	VPMADDUBSW     Y2, Y12, Y2
+	VPSUBW         Y2, Y3, Y3
+	VPMADDWD       Y14, Y3, Y3
+	VEXTRACTI128   $1, Y3, X4
+	VPADDD         X4, X3, X3
+	VPSHUFD        $0x4e, X3, X4
+	VPADDD         X4, X3, X3
+	VPSHUFD        $0xb1, X3, X4
+	VPADDD         X4, X3, X3   // exact block sum in every lane
+	VCVTDQ2PS      X3, X3
+	VPBROADCASTW   (SI), X4
+	VPBROADCASTW   (DI), X5
+	VCVTPH2PS      X4, X4
+	VCVTPH2PS      X5, X5
+	VMULSS         X5, X4, X4
+	VFMADD231SS    X4, X3, X0
+
+q40done:
 	VMOVSS X0, (R12)
 	ADDQ   $4, R12
 	MOVQ   stride+8(FP), AX
@@ -546,104 +599,196 @@ f32loop:
 	VMOVSHDUP    x, t \
 	VADDSS       t, x, x
 
+// Q40ROW(src, r) sets the sixteen int16 lanes of r to pair sums of
+// (q-8)·y for the Q4_0 block whose quants start at src (the low 128-bit
+// lane covers the low nibbles, the high lane the high nibbles), against
+// the activation quants in Y4 whose 8·y pair sums are in Y9. Each lane
+// is at most 2·8·128 in magnitude, so sums of eight lanes still fit int16.
+#define Q40ROW(src, r) \
+	VBROADCASTI128 src, r \
+	VPSRLVD        Y10, r, r \
+	VPAND          Y13, r, r \
+	VPMADDUBSW     Y4, r, r \
+	VPSUBW         Y9, r, r
+
 // func dotQ4_0x4AVX2(x *byte, stride int, y *byte, nb int, out *float32)
 //
 // Four weight rows (x, x+stride, x+2·stride, x+3·stride) against one Q8_0
-// activation row: each activation block is loaded and its scale converted
-// once for the four rows. Writes out[0..3].
+// activation row. Per block, the four rows' int32 partial sums are
+// reduced with VPHADDD into one vector of the four exact block sums, so
+// the int-to-float conversion, the scale product and the FMA run once for
+// the four rows: the weight scales are gathered as four halves into one
+// register (VPINSRW) and converted with a single VCVTPH2PS, instead of a
+// scalar conversion and a broadcast per row. Writes out[0..3].
 TEXT ·dotQ4_0x4AVX2(SB), NOSPLIT, $0-40
 	MOVQ x+0(FP), SI
 	MOVQ stride+8(FP), DX
 	MOVQ y+16(FP), DI
 	MOVQ nb+24(FP), CX
-	LEAQ (SI)(DX*1), R8
-	LEAQ (R8)(DX*1), R9
-	LEAQ (R9)(DX*1), R10
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
+	LEAQ (SI)(DX*2), R8
+	LEAQ (R8)(DX*2), R9 // next four rows, prefetched 72 bytes a block
+	VXORPS X0, X0, X0
 	ONES16(Y14)
 	BCAST32($0x0f0f0f0f, AX, Y13)
 	BCAST32($0x08080808, AX, Y12)
 	VMOVDQU nibshift<>(SB), Y10
 
 q4_0x4loop:
-	VMOVDQU   2(DI), Y4      // activation quants
-	MOVWLZX   (DI), AX
-	VMOVD     AX, X11
-	VCVTPH2PS X11, X11       // dy
-	VPMADDUBSW Y4, Y12, Y9   // Σ 8·y pairs, shared by the rows
-	VBROADCASTI128 2(SI), Y5
-	VPSRLVD      Y10, Y5, Y5
-	VPAND        Y13, Y5, Y5
-	VPMADDUBSW   Y4, Y5, Y5
-	VPSUBW       Y9, Y5, Y5
-	VPMADDWD     Y14, Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	MOVWLZX      (SI), AX
-	VMOVD        AX, X7
-	VCVTPH2PS    X7, X7
-	VMULSS       X11, X7, X7
-	VBROADCASTSS X7, Y7
-	VFMADD231PS  Y7, Y5, Y0
-	VBROADCASTI128 2(R8), Y5
-	VPSRLVD      Y10, Y5, Y5
-	VPAND        Y13, Y5, Y5
-	VPMADDUBSW   Y4, Y5, Y5
-	VPSUBW       Y9, Y5, Y5
-	VPMADDWD     Y14, Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	MOVWLZX      (R8), AX
-	VMOVD        AX, X7
-	VCVTPH2PS    X7, X7
-	VMULSS       X11, X7, X7
-	VBROADCASTSS X7, Y7
-	VFMADD231PS  Y7, Y5, Y1
-	VBROADCASTI128 2(R9), Y5
-	VPSRLVD      Y10, Y5, Y5
-	VPAND        Y13, Y5, Y5
-	VPMADDUBSW   Y4, Y5, Y5
-	VPSUBW       Y9, Y5, Y5
-	VPMADDWD     Y14, Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	MOVWLZX      (R9), AX
-	VMOVD        AX, X7
-	VCVTPH2PS    X7, X7
-	VMULSS       X11, X7, X7
-	VBROADCASTSS X7, Y7
-	VFMADD231PS  Y7, Y5, Y2
-	VBROADCASTI128 2(R10), Y5
-	VPSRLVD      Y10, Y5, Y5
-	VPAND        Y13, Y5, Y5
-	VPMADDUBSW   Y4, Y5, Y5
-	VPSUBW       Y9, Y5, Y5
-	VPMADDWD     Y14, Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	MOVWLZX      (R10), AX
-	VMOVD        AX, X7
-	VCVTPH2PS    X7, X7
-	VMULSS       X11, X7, X7
-	VBROADCASTSS X7, Y7
-	VFMADD231PS  Y7, Y5, Y3
+	PREFETCHT0   (R9)
+	PREFETCHT0   64(R9)
+	VMOVDQU      2(DI), Y4  // activation quants
+	VPMADDUBSW   Y4, Y12, Y9 // Σ 8·y pairs, shared by the rows
+	VPBROADCASTW (DI), X11
+	VCVTPH2PS    X11, X11   // dy in four lanes
+	Q40ROW(2(SI), Y5)
+	Q40ROW(2(SI)(DX*1), Y6)
+	Q40ROW(2(R8), Y7)
+	Q40ROW(2(R8)(DX*1), Y8)
+	VPHADDW      Y6, Y5, Y5 // rows 0,1 per lane: r0 ×4, r1 ×4 (int16)
+	VPHADDW      Y8, Y7, Y7 // rows 2,3
+	VPHADDW      Y7, Y5, Y5 // r0 r0 r1 r1 r2 r2 r3 r3 per 128-bit lane
+	VPMADDWD     Y14, Y5, Y5 // [r0 r1 r2 r3] per lane, int32
+	VEXTRACTI128 $1, Y5, X6
+	VPADDD       X6, X5, X5 // exact block sums of the four rows
+	VCVTDQ2PS    X5, X5
+	VMOVD        (SI), X6   // row 0 scale (and two quant bytes)
+	VPINSRW      $1, (SI)(DX*1), X6, X6
+	VPINSRW      $2, (R8), X6, X6
+	VPINSRW      $3, (R8)(DX*1), X6, X6
+	VCVTPH2PS    X6, X6     // dx of the four rows
+	VMULPS       X11, X6, X6
+	VFMADD231PS  X6, X5, X0
 	ADDQ $18, SI
 	ADDQ $18, R8
-	ADDQ $18, R9
-	ADDQ $18, R10
+	ADDQ $72, R9
 	ADDQ $34, DI
 	DECQ CX
 	JNZ  q4_0x4loop
 
-	MOVQ out+32(FP), DX
-	HSUM(Y0, X0, X8)
-	HSUM(Y1, X1, X8)
-	HSUM(Y2, X2, X8)
-	HSUM(Y3, X3, X8)
+	MOVQ    out+32(FP), DX
+	VMOVUPS X0, (DX)
 	VZEROUPPER
-	MOVSS X0, (DX)
-	MOVSS X1, 4(DX)
-	MOVSS X2, 8(DX)
-	MOVSS X3, 12(DX)
+	RET
+
+// func dotQ4_0x8AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+//
+// Eight weight rows (x + k·stride, k < 8) against one Q8_0 activation row,
+// with the arithmetic of dotQ4_0x4AVX2 (identical results per row): the
+// two groups of four rows are reduced with VPHADDW, their 128-bit halves
+// recombined so one vector holds the eight exact block sums, and the
+// conversion, scale product and FMA run once for the eight rows. The
+// next eight rows are prefetched, 144 bytes a block. Writes out[0..7].
+TEXT ·dotQ4_0x8AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	LEAQ (SI)(DX*2), R8
+	LEAQ (R8)(DX*2), R10
+	LEAQ (R10)(DX*2), R11
+	LEAQ (R11)(DX*2), R9
+	VXORPS Y0, Y0, Y0
+	ONES16(Y14)
+	BCAST32($0x0f0f0f0f, AX, Y13)
+	BCAST32($0x08080808, AX, Y12)
+	VMOVDQU nibshift<>(SB), Y10
+
+q4_0x8loop:
+	PREFETCHT0   (R9)
+	PREFETCHT0   64(R9)
+	PREFETCHT0   128(R9)
+	VMOVDQU      2(DI), Y4   // activation quants
+	VPMADDUBSW   Y4, Y12, Y9 // Σ 8·y pairs, shared by the rows
+	VPBROADCASTW (DI), Y11
+	VCVTPH2PS    X11, Y11    // dy in eight lanes
+	Q40ROW(2(SI), Y5)
+	Q40ROW(2(SI)(DX*1), Y6)
+	Q40ROW(2(R8), Y7)
+	Q40ROW(2(R8)(DX*1), Y8)
+	Q40ROW(2(R10), Y1)
+	Q40ROW(2(R10)(DX*1), Y2)
+	Q40ROW(2(R11), Y3)
+	Q40ROW(2(R11)(DX*1), Y15)
+	VPHADDW      Y6, Y5, Y5
+	VPHADDW      Y8, Y7, Y7
+	VPHADDW      Y7, Y5, Y5  // rows 0-3: r0 r0 r1 r1 r2 r2 r3 r3 per lane
+	VPHADDW      Y2, Y1, Y1
+	VPHADDW      Y15, Y3, Y3
+	VPHADDW      Y3, Y1, Y1  // rows 4-7
+	VPERM2I128   $0x20, Y1, Y5, Y6 // low halves: rows 0-3 | rows 4-7
+	VPERM2I128   $0x31, Y1, Y5, Y7 // high halves
+	VPADDW       Y7, Y6, Y6
+	VPMADDWD     Y14, Y6, Y6 // exact block sums of rows 0-7, int32
+	VCVTDQ2PS    Y6, Y6
+	VMOVD        (SI), X7    // row scales (VMOVD also takes two quant bytes)
+	VPINSRW      $1, (SI)(DX*1), X7, X7
+	VPINSRW      $2, (R8), X7, X7
+	VPINSRW      $3, (R8)(DX*1), X7, X7
+	VPINSRW      $4, (R10), X7, X7
+	VPINSRW      $5, (R10)(DX*1), X7, X7
+	VPINSRW      $6, (R11), X7, X7
+	VPINSRW      $7, (R11)(DX*1), X7, X7
+	VCVTPH2PS    X7, Y7      // dx of the eight rows
+	VMULPS       Y11, Y7, Y7
+	VFMADD231PS  Y7, Y6, Y0
+	ADDQ $18, SI
+	ADDQ $18, R8
+	ADDQ $18, R10
+	ADDQ $18, R11
+	ADDQ $144, R9
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q4_0x8loop
+
+	MOVQ    out+32(FP), DX
+	VMOVUPS Y0, (DX)
+	VZEROUPPER
+	RET
+
+// func dotQ4_0x2AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+//
+// Two weight rows (x, x+stride) against one Q8_0 activation row, with the
+// arithmetic of dotQ4_0x4AVX2 (identical results per row); the two rows'
+// accumulators are two lanes of one register, so their FMA chains overlap.
+// Used for the last rows of a block, where a one-row kernel would wait on
+// its FMA latency. Writes out[0..1].
+TEXT ·dotQ4_0x2AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS X0, X0, X0
+	ONES16(Y14)
+	BCAST32($0x0f0f0f0f, AX, Y13)
+	BCAST32($0x08080808, AX, Y12)
+	VMOVDQU nibshift<>(SB), Y10
+
+q4_0x2loop:
+	VMOVDQU      2(DI), Y4   // activation quants
+	VPMADDUBSW   Y4, Y12, Y9 // Σ 8·y pairs, shared by the rows
+	VPBROADCASTW (DI), X11
+	VCVTPH2PS    X11, X11    // dy in four lanes
+	Q40ROW(2(SI), Y5)
+	Q40ROW(2(SI)(DX*1), Y6)
+	VPHADDW      Y6, Y5, Y5  // per lane: r0 ×4, r1 ×4 (int16)
+	VEXTRACTI128 $1, Y5, X6
+	VPADDW       X6, X5, X5
+	VPMADDWD     X14, X5, X5 // [r0 r0 r1 r1] int32
+	VPHADDD      X5, X5, X5  // [r0 r1 r0 r1] exact block sums
+	VCVTDQ2PS    X5, X5
+	VMOVD        (SI), X6    // row scales (and quant bytes)
+	VPINSRW      $1, (SI)(DX*1), X6, X6
+	VCVTPH2PS    X6, X6
+	VMULPS       X11, X6, X6
+	VFMADD231PS  X6, X5, X0
+	ADDQ $18, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q4_0x2loop
+
+	MOVQ  out+32(FP), DX
+	VMOVQ X0, (DX)
+	VZEROUPPER
 	RET
 
 // func dotQ8_0x4AVX2(x *byte, stride int, y *byte, nb int, out *float32)

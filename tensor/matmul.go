@@ -72,7 +72,9 @@ const rowBlockBytes = 16 << 10
 // [r0, r1) and activations [0, n). act holds the n quantized activations,
 // actBytes apart.
 func matMulRange(t Type, w []byte, rowBytes, cols, r0, r1 int, act []byte, actBytes, n int, y []float32, yStride int) {
-	block := max(1, rowBlockBytes/rowBytes)
+	// At least 8 rows, in multiples of 8, so the multi-row kernels (which
+	// share each activation load across 4 or 8 rows) get whole groups.
+	block := max(8, rowBlockBytes/rowBytes&^7)
 	if n == 1 {
 		block = r1 - r0
 	}
