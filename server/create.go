@@ -169,16 +169,8 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	name := req.Model
-	if name == "" {
-		name = req.Name
-	}
-	if name == "" {
-		writeError(w, r, http.StatusBadRequest, "model is required")
-		return
-	}
-	if _, err := store.ParseName(name); err != nil {
-		writeError(w, r, http.StatusBadRequest, fmt.Sprintf("invalid model name %q: %v", name, err))
+	name, ok := targetName(w, r, req.Model, req.Name)
+	if !ok {
 		return
 	}
 	stream := req.Stream == nil || *req.Stream
@@ -220,4 +212,21 @@ func (s *Server) create(name string, req *api.CreateRequest, progress func(strin
 		return modelsError(req.From, err)
 	}
 	return nil
+}
+
+// targetName picks the model name of a create, pull or push request (model,
+// or the older name field) and answers 400 when it is missing or invalid.
+func targetName(w http.ResponseWriter, r *http.Request, model, name string) (string, bool) {
+	if model == "" {
+		model = name
+	}
+	if model == "" {
+		writeError(w, r, http.StatusBadRequest, "model is required")
+		return "", false
+	}
+	if _, err := store.ParseName(model); err != nil {
+		writeError(w, r, http.StatusBadRequest, fmt.Sprintf("invalid model name %q: %v", model, err))
+		return "", false
+	}
+	return model, true
 }

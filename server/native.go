@@ -754,16 +754,8 @@ func (s *Server) handleRegistry(op string) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		name := req.Model
-		if name == "" {
-			name = req.Name
-		}
-		if name == "" {
-			writeError(w, r, http.StatusBadRequest, "model is required")
-			return
-		}
-		if _, err := store.ParseName(name); err != nil {
-			writeError(w, r, http.StatusBadRequest, fmt.Sprintf("invalid model name %q: %v", name, err))
+		name, ok := targetName(w, r, req.Model, req.Name)
+		if !ok {
 			return
 		}
 		if op == "push" {
