@@ -146,6 +146,13 @@ type Request struct {
 	// output is complete, and generation stops ("stop") as soon as
 	// nothing more can follow.
 	Grammar *grammar.Grammar
+
+	// ShowTokens are texts of control tokens (tool-call and reasoning
+	// markers such as "[TOOL_CALLS]" or "<|channel|>") whose text is
+	// emitted when the model generates them; other control tokens stay
+	// invisible. Texts that are not control tokens of the vocabulary are
+	// ignored (ordinary tokens are always shown).
+	ShowTokens []string
 }
 
 // TokenProb is a token with its log-probability.
@@ -308,6 +315,14 @@ func (r *Runner) prepare(req Request) (*genState, []int32, error) {
 	dec := tokenizer.NewStreamDecoder(r.Tokenizer)
 	dec.StripLeadingSpace = false // the answer continues the prompt's text
 	g := &genState{r: r, req: req, sampler: sampler, dec: dec, stop: sample.NewStopMatcher(req.Options.Stop)}
+	for _, t := range req.ShowTokens {
+		if id, ok := r.Tokenizer.TokenID(t); ok && r.Tokenizer.IsControl(id) {
+			if g.show == nil {
+				g.show = map[int32]bool{}
+			}
+			g.show[id] = true
+		}
+	}
 	if req.Grammar != nil {
 		v, err := r.GrammarVocab()
 		if err != nil {
@@ -348,6 +363,18 @@ type genState struct {
 	// the first refused sample and reused.
 	constraint *grammar.Constraint
 	masked     []float32
+
+	// show holds the control tokens whose text is emitted (ShowTokens).
+	show map[int32]bool
+}
+
+// text returns the new text of generated token id: a shown control token
+// is written out after whatever the decoder held back.
+func (g *genState) text(id int32) string {
+	if g.show[id] {
+		return g.dec.Flush() + string(g.r.Tokenizer.PieceSpecial(id))
+	}
+	return g.dec.Add(id)
 }
 
 // sample picks the next token. With a grammar it does what llama.cpp's
@@ -408,7 +435,7 @@ func (g *genState) next(logits []float32, cacheLen int, onLogprobs func(TokenLog
 	}
 	g.sampler.Accept(int(id))
 	g.st.EvalTokens++
-	out, stopped := g.stop.Push(g.dec.Add(id))
+	out, stopped := g.stop.Push(g.text(id))
 	if out != "" {
 		if err := emit(out); err != nil {
 			return 0, false, err

@@ -13,6 +13,15 @@
 // streaming and non-streaming results are identical for every way of cutting
 // the text into chunks. Text that looks like a tool call but does not parse
 // (malformed JSON, a missing closing tag) stays in the content unchanged.
+//
+// Around the parsers: ForcingGrammar compiles tool_choice "required" or a
+// named function into a grammar (via the grammar package's JSON Schema
+// rules) that lets the model write exactly one call in its family's syntax
+// with arguments valid for the tool's parameters; ThinkSplitter separates
+// a reasoning block (<think>...</think> and other families' tags, found by
+// DetectThinkTags) from the answer while it streams; SpecialTokens names
+// the control tokens a format's markers are, which a runtime must show in
+// the output for the parsers to see them.
 package toolcall
 
 import (
@@ -147,6 +156,9 @@ type block struct {
 	n       int    // bytes consumed (stDone)
 	calls   []Call // calls found (stDone)
 	content string // content produced by the block itself (harmony)
+	// reasoning is reasoning text the block carries (harmony's analysis
+	// channel), kept apart from content.
+	reasoning string
 }
 
 // spec describes one format for the shared scanner.
@@ -193,6 +205,16 @@ type Stream struct {
 	hidden    int    // bytes at the start of buf that must never be emitted
 	afterCall bool   // the last thing produced was a call
 	flushed   bool
+	reasoning strings.Builder
+}
+
+// TakeReasoning returns the reasoning text parsed since the last call
+// (gpt-oss's analysis channel; other formats have none here) and forgets
+// it. Parse drops it.
+func (s *Stream) TakeReasoning() string {
+	r := s.reasoning.String()
+	s.reasoning.Reset()
+	return r
 }
 
 // NewStream returns a streaming parser for format. An unknown format
@@ -282,6 +304,7 @@ func (s *Stream) run(final bool) (string, []Call) {
 		if b.content != "" {
 			s.emitText(&out, b.content)
 		}
+		s.reasoning.WriteString(b.reasoning)
 		if len(b.calls) > 0 {
 			calls = append(calls, b.calls...)
 			s.afterCall = true
@@ -744,7 +767,8 @@ func parseFunctionary(s, m string, final bool) block {
 // parseHarmony parses one gpt-oss message: header up to <|message|>, body
 // up to <|end|>, <|call|>, <|return|> or the next message. A header with
 // to=functions.NAME makes the body a call's JSON arguments; a final or
-// commentary body is content; an analysis body (reasoning) is dropped.
+// commentary body is content; an analysis body (reasoning) goes to
+// TakeReasoning.
 // Lone <|end|>/<|call|>/<|return|> tokens are dropped.
 func parseHarmony(s, m string, final bool) block {
 	switch m {
@@ -803,7 +827,7 @@ func parseHarmony(s, m string, final bool) block {
 		return block{st: stDone, n: consumed, calls: []Call{{Name: name, Arguments: args, RawArguments: compact}}}
 	}
 	if channel == "analysis" {
-		return block{st: stDone, n: consumed}
+		return block{st: stDone, n: consumed, reasoning: text}
 	}
 	return block{st: stDone, n: consumed, content: text}
 }
