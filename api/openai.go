@@ -26,7 +26,11 @@ type OpenAIMessage struct {
 	Name       string           `json:"name,omitempty"`
 	ToolCalls  []OpenAIToolCall `json:"tool_calls,omitempty"`
 	ToolCallID string           `json:"tool_call_id,omitempty"`
-	Reasoning  string           `json:"reasoning,omitempty"`
+	// ReasoningContent is the model's reasoning (think / reasoning_effort),
+	// as llama.cpp's server and DeepSeek name it; Reasoning carries the
+	// same text under Ollama's /v1 name. Either is accepted in requests.
+	ReasoningContent string `json:"reasoning_content,omitempty"`
+	Reasoning        string `json:"reasoning,omitempty"`
 }
 
 // OpenAIToolCall is a tool call in OpenAI's wire format (arguments are a
@@ -81,9 +85,16 @@ type ChatCompletionRequest struct {
 	N                   *int            `json:"n"`
 	ResponseFormat      json.RawMessage `json:"response_format"`
 	Tools               []Tool          `json:"tools"`
+	ToolChoice          *ToolChoice     `json:"tool_choice"`
 	ReasoningEffort     *string         `json:"reasoning_effort"`
-	Logprobs            *bool           `json:"logprobs"`
-	TopLogprobs         int             `json:"top_logprobs"`
+	// Think is a Golem extension with the meaning it has on /api/chat;
+	// reasoning_effort wins when both are given.
+	Think *ThinkValue `json:"think"`
+	// Grammar is a GBNF grammar constraining the output, the extension
+	// llama.cpp's server accepts.
+	Grammar     string `json:"grammar"`
+	Logprobs    *bool  `json:"logprobs"`
+	TopLogprobs int    `json:"top_logprobs"`
 }
 
 // Usage counts tokens.
@@ -167,6 +178,10 @@ type CompletionRequest struct {
 	PresencePenalty  *float64       `json:"presence_penalty"`
 	Suffix           string         `json:"suffix"`
 	Echo             bool           `json:"echo"`
+	// ResponseFormat constrains the text as on /v1/chat/completions.
+	ResponseFormat json.RawMessage `json:"response_format"`
+	// Grammar is a GBNF grammar (llama.cpp server extension).
+	Grammar string `json:"grammar"`
 }
 
 // CompletionChoice is one choice of a completion (streamed or not).

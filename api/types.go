@@ -103,6 +103,16 @@ func (t *ThinkValue) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes the bool or level.
 func (t ThinkValue) MarshalJSON() ([]byte, error) { return json.Marshal(t.Value) }
 
+// Level returns the level string ("low", "medium", "high"), or "" when
+// the value is a bool or unset.
+func (t *ThinkValue) Level() string {
+	if t == nil {
+		return ""
+	}
+	s, _ := t.Value.(string)
+	return s
+}
+
 // Enabled reports whether thinking is asked for (true or any level).
 func (t *ThinkValue) Enabled() bool {
 	if t == nil {
@@ -132,6 +142,10 @@ type GenerateRequest struct {
 	Images    []ImageData     `json:"images,omitempty"`
 	Options   map[string]any  `json:"options,omitempty"`
 	Think     *ThinkValue     `json:"think,omitempty"`
+	// Preset names a prompt preset (a Golem extension, see package
+	// presets); PresetVars fills its placeholders.
+	Preset     string            `json:"preset,omitempty"`
+	PresetVars map[string]string `json:"preset_vars,omitempty"`
 	// Logprobs asks for each generated token's log-probability;
 	// TopLogprobs (0-20) for that many most likely alternatives too.
 	Logprobs    bool `json:"logprobs,omitempty"`
@@ -183,6 +197,10 @@ type ToolCallFunction struct {
 	Index     int            `json:"index,omitempty"`
 	Name      string         `json:"name"`
 	Arguments map[string]any `json:"arguments"`
+	// RawArguments is the arguments object's JSON text when the client
+	// sent it as text (OpenAI's string form), so the chat template sees
+	// the keys in the client's order; it is never serialized.
+	RawArguments string `json:"-"`
 }
 
 // ToolCall is an assistant's call of a tool.
@@ -207,18 +225,75 @@ type Message struct {
 // template as is.
 type Tool = map[string]any
 
+// ToolChoice is OpenAI's tool_choice: "auto" (the model decides),
+// "none" (no tools), "required" (some tool must be called) or
+// {"type": "function", "function": {"name": NAME}} (that tool must be
+// called).
+type ToolChoice struct {
+	Mode string // "auto", "none", "required" or "function"
+	Name string // the function's name when Mode is "function"
+}
+
+// UnmarshalJSON accepts the string forms and the object form (also with
+// the name directly in the object, as the Responses API writes it).
+func (c *ToolChoice) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		switch s {
+		case "auto", "none", "required":
+			*c = ToolChoice{Mode: s}
+			return nil
+		}
+		return fmt.Errorf("tool_choice: invalid value %q (want \"auto\", \"none\", \"required\" or a function object)", s)
+	}
+	var o struct {
+		Type     string `json:"type"`
+		Name     string `json:"name"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil {
+		return errors.New("tool_choice: want a string or {\"type\": \"function\", \"function\": {\"name\": ...}}")
+	}
+	name := o.Function.Name
+	if name == "" {
+		name = o.Name
+	}
+	if o.Type != "function" || name == "" {
+		return errors.New("tool_choice: an object needs \"type\": \"function\" and the function's name")
+	}
+	*c = ToolChoice{Mode: "function", Name: name}
+	return nil
+}
+
+// MarshalJSON writes the string form or the function object.
+func (c ToolChoice) MarshalJSON() ([]byte, error) {
+	if c.Mode == "function" {
+		return json.Marshal(map[string]any{"type": "function", "function": map[string]string{"name": c.Name}})
+	}
+	return json.Marshal(c.Mode)
+}
+
 // ChatRequest is the body of POST /api/chat.
 type ChatRequest struct {
-	Model       string          `json:"model"`
-	Messages    []Message       `json:"messages"`
-	Stream      *bool           `json:"stream,omitempty"`
-	Format      json.RawMessage `json:"format,omitempty"`
-	KeepAlive   *Duration       `json:"keep_alive,omitempty"`
-	Tools       []Tool          `json:"tools,omitempty"`
-	Options     map[string]any  `json:"options,omitempty"`
-	Think       *ThinkValue     `json:"think,omitempty"`
-	Logprobs    bool            `json:"logprobs,omitempty"`
-	TopLogprobs int             `json:"top_logprobs,omitempty"`
+	Model     string          `json:"model"`
+	Messages  []Message       `json:"messages"`
+	Stream    *bool           `json:"stream,omitempty"`
+	Format    json.RawMessage `json:"format,omitempty"`
+	KeepAlive *Duration       `json:"keep_alive,omitempty"`
+	Tools     []Tool          `json:"tools,omitempty"`
+	// ToolChoice is a Golem extension with OpenAI's meaning (auto, none,
+	// required or a named function); Ollama has no equivalent.
+	ToolChoice *ToolChoice    `json:"tool_choice,omitempty"`
+	Options    map[string]any `json:"options,omitempty"`
+	Think      *ThinkValue    `json:"think,omitempty"`
+	// Preset names a prompt preset (a Golem extension, see package
+	// presets); PresetVars fills its placeholders.
+	Preset      string            `json:"preset,omitempty"`
+	PresetVars  map[string]string `json:"preset_vars,omitempty"`
+	Logprobs    bool              `json:"logprobs,omitempty"`
+	TopLogprobs int               `json:"top_logprobs,omitempty"`
 }
 
 // ChatResponse is one NDJSON line of /api/chat.

@@ -71,3 +71,46 @@ func TestEmbedInputAndThink(t *testing.T) {
 		}
 	}
 }
+
+func TestToolChoice(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want ToolChoice
+		err  bool
+	}{
+		{`"auto"`, ToolChoice{Mode: "auto"}, false},
+		{`"none"`, ToolChoice{Mode: "none"}, false},
+		{`"required"`, ToolChoice{Mode: "required"}, false},
+		{`{"type":"function","function":{"name":"get_weather"}}`, ToolChoice{Mode: "function", Name: "get_weather"}, false},
+		{`{"type":"function","name":"get_weather"}`, ToolChoice{Mode: "function", Name: "get_weather"}, false},
+		{`"any"`, ToolChoice{}, true},
+		{`{"type":"function"}`, ToolChoice{}, true},
+		{`{"type":"tool","function":{"name":"x"}}`, ToolChoice{}, true},
+		{`7`, ToolChoice{}, true},
+	} {
+		var r ChatCompletionRequest
+		err := json.Unmarshal([]byte(`{"tool_choice":`+tc.in+`}`), &r)
+		if (err != nil) != tc.err {
+			t.Errorf("%s: err %v", tc.in, err)
+			continue
+		}
+		if tc.err {
+			continue
+		}
+		if r.ToolChoice == nil || *r.ToolChoice != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.in, r.ToolChoice, tc.want)
+			continue
+		}
+		// Round trip.
+		b, _ := json.Marshal(r.ToolChoice)
+		var back ToolChoice
+		if err := json.Unmarshal(b, &back); err != nil || back != tc.want {
+			t.Errorf("%s: round trip %s -> %+v %v", tc.in, b, back, err)
+		}
+	}
+	var lv ThinkValue
+	json.Unmarshal([]byte(`"low"`), &lv)
+	if lv.Level() != "low" || (&ThinkValue{Value: true}).Level() != "" || (*ThinkValue)(nil).Level() != "" {
+		t.Error("ThinkValue.Level")
+	}
+}

@@ -32,10 +32,14 @@ type modelInfo struct {
 	params   map[string]any // PARAMETER defaults (params layer)
 	system   string         // SYSTEM (system layer)
 	template string         // TEMPLATE (Go template layer)
-	license  []string
-	messages []api.Message // MESSAGE layer
-	manifest *store.Manifest
-	model    *models.Model // the layers as models.Resolve read them
+	// chatTemplate is the GGUF's Jinja tokenizer.chat_template ("" when
+	// none): the tool-call and reasoning syntax are detected from it
+	// before the model is loaded.
+	chatTemplate string
+	license      []string
+	messages     []api.Message // MESSAGE layer
+	manifest     *store.Manifest
+	model        *models.Model // the layers as models.Resolve read them
 }
 
 // embed reports whether the model is an embedding model.
@@ -144,6 +148,7 @@ func (m *modelInfo) readGGUF(size int64) error {
 		m.trainCtx = int(v)
 	}
 	m.details = ggufDetails(f)
+	m.chatTemplate, _ = f.String("tokenizer.chat_template")
 	return nil
 }
 

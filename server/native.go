@@ -13,10 +13,12 @@ import (
 	"golem/chat"
 	"golem/engine"
 	"golem/grammar"
+	"golem/presets"
 	"golem/registry"
 	"golem/sample"
 	"golem/store"
 	"golem/tokenizer"
+	"golem/toolcall"
 )
 
 // streamer writes NDJSON lines, sending the 200 header only with the first
@@ -71,20 +73,21 @@ type genParams struct {
 	// logprobs asks for token log-probabilities, top for alternatives.
 	logprobs bool
 	top      int
-	// grammar constrains the output (format / response_format); nil: free.
+	// grammar constrains the output (format, response_format, grammar or
+	// a forced tool call); nil: free.
 	grammar *grammar.Grammar
+	// onPrompt, when set, sees the rendered prompt before generation
+	// starts (the output splitter needs to know whether it opened a
+	// reasoning block).
+	onPrompt func(prompt string)
+	// showTokens are control tokens whose text the output must show
+	// (tool-call and reasoning markers; engine.Request.ShowTokens).
+	showTokens []string
 }
 
-// formatGrammar compiles a request's constraint: compile is
-// grammar.FromFormat for Ollama's format, grammar.FromResponseFormat for
-// OpenAI's response_format. Any error, an unsupported schema included, is
-// the client's: 400 with the grammar's message.
-func formatGrammar(field string, raw json.RawMessage, compile func(json.RawMessage) (*grammar.Grammar, error)) (*grammar.Grammar, error) {
-	g, err := compile(raw)
-	if err != nil {
-		return nil, errf(http.StatusBadRequest, "%s: %v", field, err)
-	}
-	return g, nil
+// params returns the generation parameters of a set-up request.
+func (rs *reqSetup) params(ka *time.Duration, build func(*engine.Runner) (string, error)) genParams {
+	return genParams{mi: rs.mi, opts: rs.opts, numCtx: rs.numCtx, keepAlive: ka, build: build, grammar: rs.grammar}
 }
 
 // genResult is a finished generation.
@@ -125,6 +128,12 @@ func (s *Server) generate(ctx context.Context, p genParams, wantContext bool, em
 		}
 		return res, err
 	}
+	if p.onPrompt != nil {
+		p.onPrompt(res.prompt)
+	}
+	if s.cfg.promptHook != nil {
+		s.cfg.promptHook(p.mi.name, res.prompt)
+	}
 	ids := r.Tokenize(res.prompt, true)
 	if len(ids) == 0 {
 		return res, errf(http.StatusBadRequest, "empty prompt: the model needs at least one token")
@@ -136,7 +145,7 @@ func (s *Server) generate(ctx context.Context, p genParams, wantContext bool, em
 		return res, errf(http.StatusBadRequest, "top_logprobs must be between 0 and 20, not %d", p.top)
 	}
 	var out strings.Builder
-	ereq := engine.Request{Prompt: res.prompt, Raw: true, Options: p.opts, Grammar: p.grammar}
+	ereq := engine.Request{Prompt: res.prompt, Raw: true, Options: p.opts, Grammar: p.grammar, ShowTokens: p.showTokens}
 	sent := 0
 	if p.logprobs || p.top > 0 {
 		ereq.TopLogprobs = p.top
@@ -221,27 +230,26 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	mi, err := s.resolveModel(req.Model)
+	if req.Preset != "" {
+		sys, opts, err := presets.ForGenerate(req.Preset, req.PresetVars, req.System, req.Options)
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		req.System, req.Options = sys, opts
+	}
+	rs, err := s.setup(req.Model, req.Options, formatConstraint(req.Format))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	mi, opts, numCtx := rs.mi, rs.opts, rs.numCtx
 	if len(req.Images) > 0 {
 		writeError(w, r, http.StatusBadRequest, fmt.Sprintf("model %q does not support images: it is a text-only model", req.Model))
 		return
 	}
 	if req.Suffix != "" {
 		writeError(w, r, http.StatusBadRequest, fmt.Sprintf("model %q does not support insert: suffix (fill-in-the-middle) is not supported yet", req.Model))
-		return
-	}
-	opts, numCtx, err := options(mi, req.Options)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	gram, err := formatGrammar("format", req.Format, grammar.FromFormat)
-	if err != nil {
-		s.fail(w, r, err)
 		return
 	}
 	ka := keepAlivePtr(req.KeepAlive)
@@ -280,9 +288,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 			prompt = p
 		default:
 			vars := map[string]any{}
-			if req.Think != nil {
-				vars["enable_thinking"] = req.Think.Enabled()
-			}
+			thinkVars(req.Think, vars)
 			p, err := rn.FormatPrompt(engine.Request{Prompt: req.Prompt, System: system, Options: opts, TemplateVars: vars})
 			if err != nil {
 				return "", err
@@ -304,22 +310,31 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	}
 	stream := req.Stream == nil || *req.Stream
 	st := &streamer{w: w}
-	p := genParams{mi: mi, opts: opts, numCtx: numCtx, keepAlive: ka, build: build, logprobs: req.Logprobs, top: req.TopLogprobs, grammar: gram}
+	p := rs.params(ka, build)
+	p.logprobs, p.top = req.Logprobs, req.TopLogprobs
+	var split *outputSplitter
+	p.showTokens = showTokens(mi, thinkModeOf(req.Think), toolcall.FormatNone)
+	p.onPrompt = func(prompt string) {
+		split = newOutputSplitter(mi, thinkModeOf(req.Think), toolcall.FormatNone, prompt)
+	}
+	var acc outAccum
 	res, err := s.generate(r.Context(), p, !req.Raw, func(piece string, lps []api.Logprob) error {
-		if !stream {
+		d, lps := acc.add(split.push(piece), lps)
+		if !stream || d.empty() {
 			return nil
 		}
-		return st.send(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Response: piece, Logprobs: lps})
+		return st.send(api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Response: d.content, Thinking: d.thinking, Logprobs: lps})
 	})
 	if err != nil {
 		st.finish(s, r, err)
 		return
 	}
+	d, tail := acc.end(split.flush(), res.tail)
 	final := api.GenerateResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Done: true, DoneReason: res.stats.DoneReason, Metrics: metrics(start, res)}
 	if !stream {
-		final.Response, final.Logprobs = res.output, res.logprobs
+		final.Response, final.Thinking, final.Logprobs = acc.content.String(), acc.thinking.String(), res.logprobs
 	} else {
-		final.Logprobs = res.tail
+		final.Response, final.Thinking, final.Logprobs = d.content, d.thinking, tail
 	}
 	if res.tokens != nil {
 		final.Context = make([]int, len(res.tokens))
@@ -338,13 +353,11 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 func chatMessages(msgs []api.Message) []chat.Message {
 	out := make([]chat.Message, 0, len(msgs))
 	for _, m := range msgs {
-		cm := chat.Message{Role: m.Role, Content: m.Content, Thinking: m.Thinking, ToolCallID: m.ToolCallID, Name: m.ToolName}
+		// Reasoning reaches the template under both names templates read
+		// (reasoning_content: Qwen 3, DeepSeek; thinking: gpt-oss).
+		cm := chat.Message{Role: m.Role, Content: m.Content, Thinking: m.Thinking, ReasoningContent: m.Thinking, ToolCallID: m.ToolCallID, Name: m.ToolName}
 		for _, tc := range m.ToolCalls {
-			args := tc.Function.Arguments
-			if args == nil {
-				args = map[string]any{}
-			}
-			cm.ToolCalls = append(cm.ToolCalls, chat.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: args})
+			cm.ToolCalls = append(cm.ToolCalls, chat.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: templateArgs(tc.Function)})
 		}
 		out = append(out, cm)
 	}
@@ -354,14 +367,14 @@ func chatMessages(msgs []api.Message) []chat.Message {
 // chatBuild returns the prompt builder of a chat: the model's MESSAGEs and
 // SYSTEM, then the request's messages, through the GGUF's Jinja template
 // (or the model's Go TEMPLATE when the GGUF has none).
-func chatBuild(mi *modelInfo, msgs []api.Message, tools []api.Tool, think *api.ThinkValue) func(*engine.Runner) (string, error) {
+func chatBuild(mi *modelInfo, msgs []api.Message, plan toolPlan, think *api.ThinkValue) func(*engine.Runner) (string, error) {
 	all := append(append([]api.Message{}, mi.messages...), msgs...)
 	if mi.system != "" && (len(all) == 0 || all[0].Role != "system") {
 		all = append([]api.Message{{Role: "system", Content: mi.system}}, all...)
 	}
 	return func(rn *engine.Runner) (string, error) {
 		if rn.Template == nil && mi.template != "" {
-			data := goTemplateData{Messages: all, Tools: tools, Think: think.Enabled()}
+			data := goTemplateData{Messages: all, Tools: plan.tools, Think: think.Enabled()}
 			for _, m := range all {
 				switch m.Role {
 				case "system":
@@ -373,12 +386,10 @@ func chatBuild(mi *modelInfo, msgs []api.Message, tools []api.Tool, think *api.T
 			return renderGoTemplate(mi.template, data)
 		}
 		vars := map[string]any{}
-		if len(tools) > 0 {
-			vars["tools"] = tools
+		if len(plan.tools) > 0 {
+			vars["tools"] = plan.ordered
 		}
-		if think != nil {
-			vars["enable_thinking"] = think.Enabled()
-		}
+		thinkVars(think, vars)
 		return rn.FormatPrompt(engine.Request{Messages: chatMessages(all), TemplateVars: vars})
 	}
 }
@@ -402,26 +413,26 @@ func checkMessages(model string, msgs []api.Message) error {
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	var req api.ChatRequest
-	if err := decode(r, &req); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	mi, err := s.resolveModel(req.Model)
+	body, err := decodeBody(r, &req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	if req.Preset != "" {
+		msgs, opts, err := presets.ForChat(req.Preset, req.PresetVars, req.Messages, req.Options)
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+		req.Messages, req.Options = msgs, opts
+	}
+	rs, err := s.setup(req.Model, req.Options, formatConstraint(req.Format))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	mi, numCtx := rs.mi, rs.numCtx
 	if err := checkMessages(req.Model, req.Messages); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	opts, numCtx, err := options(mi, req.Options)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	gram, err := formatGrammar("format", req.Format, grammar.FromFormat)
-	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -436,28 +447,48 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 			Message: api.Message{Role: "assistant"}, Done: true, DoneReason: reason})
 		return
 	}
+	plan, err := planTools(mi, req.Tools, requestTools(body), req.ToolChoice)
+	if err == nil {
+		err = rs.withTools(plan)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	stream := req.Stream == nil || *req.Stream
 	st := &streamer{w: w}
-	p := genParams{mi: mi, opts: opts, numCtx: numCtx, keepAlive: ka, build: chatBuild(mi, req.Messages, req.Tools, req.Think),
-		logprobs: req.Logprobs, top: req.TopLogprobs, grammar: gram}
+	p := rs.params(ka, chatBuild(mi, toolMessages(req.Messages), plan, req.Think))
+	p.logprobs, p.top = req.Logprobs, req.TopLogprobs
+	var split *outputSplitter
+	mode := plan.thinkMode(req.Think)
+	p.showTokens = showTokens(mi, mode, plan.format)
+	p.onPrompt = func(prompt string) { split = newOutputSplitter(mi, mode, plan.format, prompt) }
+	var acc outAccum
+	msg := func(d outDelta, calls []api.ToolCall) api.Message {
+		return api.Message{Role: "assistant", Content: d.content, Thinking: d.thinking, ToolCalls: calls}
+	}
 	res, err := s.generate(r.Context(), p, false, func(piece string, lps []api.Logprob) error {
-		if !stream {
+		first := len(acc.calls)
+		d, lps := acc.add(split.push(piece), lps)
+		if !stream || d.empty() {
 			return nil
 		}
-		return st.send(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant", Content: piece}, Logprobs: lps})
+		return st.send(api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: msg(d, acc.calls[first:]), Logprobs: lps})
 	})
 	if err != nil {
 		st.finish(s, r, err)
 		return
 	}
-	final := api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Message: api.Message{Role: "assistant"},
-		Done: true, DoneReason: res.stats.DoneReason, Metrics: metrics(start, res)}
+	first := len(acc.calls)
+	d, tail := acc.end(split.flush(), res.tail)
+	final := api.ChatResponse{Model: req.Model, CreatedAt: time.Now().UTC(), Done: true, DoneReason: res.stats.DoneReason, Metrics: metrics(start, res)}
 	if !stream {
-		final.Message.Content, final.Logprobs = res.output, res.logprobs
+		final.Message = msg(outDelta{content: trimIfCalls(acc.content.String(), len(acc.calls)), thinking: acc.thinking.String()}, acc.calls)
+		final.Logprobs = res.logprobs
 		writeJSON(w, http.StatusOK, final)
 		return
 	}
-	final.Logprobs = res.tail
+	final.Message, final.Logprobs = msg(d, acc.calls[first:]), tail
 	st.send(final)
 }
 

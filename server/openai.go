@@ -16,7 +16,6 @@ import (
 
 	"golem/api"
 	"golem/engine"
-	"golem/grammar"
 	"golem/store"
 )
 
@@ -147,6 +146,23 @@ func lpIf(want bool, lps []api.Logprob) any {
 	return openAILogprobs(lps)
 }
 
+// openAIThink reads reasoning_effort ("none", "minimal", "low", "medium",
+// "high") or, failing that, the think extension.
+func openAIThink(effort *string, think *api.ThinkValue) (*api.ThinkValue, error) {
+	if effort == nil {
+		return think, nil
+	}
+	switch *effort {
+	case "none":
+		return &api.ThinkValue{Value: false}, nil
+	case "minimal", "low":
+		return &api.ThinkValue{Value: "low"}, nil
+	case "medium", "high":
+		return &api.ThinkValue{Value: *effort}, nil
+	}
+	return nil, errf(http.StatusBadRequest, "reasoning_effort: invalid value %q (want none, minimal, low, medium or high)", *effort)
+}
+
 func finishReason(r string) *string {
 	if r == "" {
 		r = "stop"
@@ -156,7 +172,8 @@ func finishReason(r string) *string {
 
 func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 	var req api.ChatCompletionRequest
-	if err := decode(r, &req); err != nil {
+	body, err := decodeBody(r, &req)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -168,11 +185,17 @@ func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "messages must not be empty")
 		return
 	}
-	mi, err := s.resolveModel(req.Model)
+	maxTokens := req.MaxTokens
+	if req.MaxCompletionTokens != nil {
+		maxTokens = req.MaxCompletionTokens
+	}
+	rs, err := s.setup(req.Model, openAIOptions(req.Temperature, req.TopP, req.FrequencyPenalty, req.PresencePenalty, maxTokens, req.Seed, req.Stop),
+		responseFormatConstraint(req.ResponseFormat), gbnfConstraint("grammar", req.Grammar))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	mi := rs.mi
 	var msgs []api.Message
 	for i, m := range req.Messages {
 		text, err := openAIContent(m.Content)
@@ -180,7 +203,10 @@ func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, http.StatusBadRequest, fmt.Sprintf("messages[%d]: %v", i, err))
 			return
 		}
-		am := api.Message{Role: m.Role, Content: text, Thinking: m.Reasoning, ToolCallID: m.ToolCallID, ToolName: m.Name}
+		am := api.Message{Role: m.Role, Content: text, Thinking: m.ReasoningContent, ToolCallID: m.ToolCallID, ToolName: m.Name}
+		if am.Thinking == "" {
+			am.Thinking = m.Reasoning
+		}
 		if am.Role == "developer" {
 			am.Role = "system"
 		}
@@ -192,7 +218,7 @@ func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 					return
 				}
 			}
-			am.ToolCalls = append(am.ToolCalls, api.ToolCall{ID: tc.ID, Function: api.ToolCallFunction{Name: tc.Function.Name, Arguments: args}})
+			am.ToolCalls = append(am.ToolCalls, api.ToolCall{ID: tc.ID, Function: api.ToolCallFunction{Name: tc.Function.Name, Arguments: args, RawArguments: tc.Function.Arguments}})
 		}
 		msgs = append(msgs, am)
 	}
@@ -200,18 +226,18 @@ func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	maxTokens := req.MaxTokens
-	if req.MaxCompletionTokens != nil {
-		maxTokens = req.MaxCompletionTokens
-	}
-	opts, numCtx, err := options(mi, openAIOptions(req.Temperature, req.TopP, req.FrequencyPenalty, req.PresencePenalty, maxTokens, req.Seed, req.Stop))
+	think, err := openAIThink(req.ReasoningEffort, req.Think)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	var think *api.ThinkValue
-	if req.ReasoningEffort != nil {
-		think = &api.ThinkValue{Value: *req.ReasoningEffort != "none"}
+	plan, err := planTools(mi, req.Tools, requestTools(body), req.ToolChoice)
+	if err == nil {
+		err = rs.withTools(plan)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	id, created := newID("chatcmpl-"), time.Now().Unix()
 	chunk := func(delta api.OpenAIMessage, finish *string) api.ChatCompletionChunk {
@@ -224,40 +250,76 @@ func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "top_logprobs needs logprobs: true")
 		return
 	}
-	gram, err := formatGrammar("response_format", req.ResponseFormat, grammar.FromResponseFormat)
-	if err != nil {
-		s.fail(w, r, err)
-		return
+	p := rs.params(nil, chatBuild(mi, toolMessages(msgs), plan, think))
+	p.logprobs, p.top = wantLP, req.TopLogprobs
+	var split *outputSplitter
+	mode := plan.thinkMode(think)
+	p.showTokens = showTokens(mi, mode, plan.format)
+	p.onPrompt = func(prompt string) { split = newOutputSplitter(mi, mode, plan.format, prompt) }
+	var acc outAccum
+	// sendDelta streams a split piece: reasoning and content in one
+	// chunk, then each completed tool call in a chunk of its own.
+	sendDelta := func(d outDelta, first int, lps []api.Logprob, finish *string) error {
+		var chunks []api.ChatCompletionChunk
+		if d.thinking != "" || d.content != "" {
+			m := api.OpenAIMessage{Role: "assistant", ReasoningContent: d.thinking, Reasoning: d.thinking}
+			if d.content != "" || d.thinking == "" {
+				m.Content = d.content
+			}
+			chunks = append(chunks, chunk(m, nil))
+		}
+		for _, tc := range openAIToolCalls(acc.calls[first:], acc.raw[first:], true) {
+			chunks = append(chunks, chunk(api.OpenAIMessage{Role: "assistant", ToolCalls: []api.OpenAIToolCall{tc}}, nil))
+		}
+		if finish != nil {
+			chunks = append(chunks, chunk(api.OpenAIMessage{Role: "assistant", Content: ""}, finish))
+		}
+		if wantLP && len(lps) > 0 && len(chunks) > 0 {
+			chunks[0].Choices[0].Logprobs = openAILogprobs(lps)
+		}
+		for _, c := range chunks {
+			if err := ev.send(c); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
-	p := genParams{mi: mi, opts: opts, numCtx: numCtx, build: chatBuild(mi, msgs, req.Tools, think), logprobs: wantLP, top: req.TopLogprobs, grammar: gram}
 	res, err := s.generate(r.Context(), p, false, func(piece string, lps []api.Logprob) error {
-		if !req.Stream {
+		first := len(acc.calls)
+		d, lps := acc.add(split.push(piece), lps)
+		if !req.Stream || d.empty() {
 			return nil
 		}
-		c := chunk(api.OpenAIMessage{Role: "assistant", Content: piece}, nil)
-		if wantLP {
-			c.Choices[0].Logprobs = openAILogprobs(lps)
-		}
-		return ev.send(c)
+		return sendDelta(d, first, lps, nil)
 	})
 	if err != nil {
 		ev.finish(s, r, err)
 		return
 	}
+	first := len(acc.calls)
+	d, tail := acc.end(split.flush(), res.tail)
+	finish := finishReason(res.stats.DoneReason)
+	if len(acc.calls) > 0 {
+		finish = finishReason("tool_calls")
+	}
 	usage := api.Usage{PromptTokens: res.stats.PromptTokens, CompletionTokens: res.stats.EvalTokens,
 		TotalTokens: res.stats.PromptTokens + res.stats.EvalTokens}
 	if !req.Stream {
+		m := api.OpenAIMessage{Role: "assistant", ReasoningContent: acc.thinking.String(), Reasoning: acc.thinking.String()}
+		if content := trimIfCalls(acc.content.String(), len(acc.calls)); content != "" || len(acc.calls) == 0 {
+			m.Content = content
+		}
+		if len(acc.calls) > 0 {
+			m.ToolCalls = openAIToolCalls(acc.calls, acc.raw, false)
+		}
 		writeJSON(w, http.StatusOK, api.ChatCompletion{ID: id, Object: "chat.completion", Created: created, Model: req.Model,
 			SystemFingerprint: "fp_golem", Usage: usage, Choices: []api.ChatChoice{{
-				Message: api.OpenAIMessage{Role: "assistant", Content: res.output}, FinishReason: finishReason(res.stats.DoneReason),
-				Logprobs: lpIf(wantLP, res.logprobs)}}})
+				Message: m, FinishReason: finish, Logprobs: lpIf(wantLP, res.logprobs)}}})
 		return
 	}
-	last := chunk(api.OpenAIMessage{Role: "assistant", Content: ""}, finishReason(res.stats.DoneReason))
-	if wantLP && len(res.tail) > 0 {
-		last.Choices[0].Logprobs = openAILogprobs(res.tail)
+	if err := sendDelta(d, first, tail, finish); err != nil {
+		return
 	}
-	ev.send(last)
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
 		c := chunk(api.OpenAIMessage{}, nil)
 		c.Choices = []api.ChunkChoice{}
@@ -296,12 +358,8 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusBadRequest, "suffix (fill-in-the-middle) is not supported yet")
 		return
 	}
-	mi, err := s.resolveModel(req.Model)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	opts, numCtx, err := options(mi, openAIOptions(req.Temperature, req.TopP, req.FrequencyPenalty, req.PresencePenalty, req.MaxTokens, req.Seed, req.Stop))
+	rs, err := s.setup(req.Model, openAIOptions(req.Temperature, req.TopP, req.FrequencyPenalty, req.PresencePenalty, req.MaxTokens, req.Seed, req.Stop),
+		responseFormatConstraint(req.ResponseFormat), gbnfConstraint("grammar", req.Grammar))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -313,7 +371,7 @@ func (s *Server) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	}
 	ev := &sseWriter{w: w}
 	echoed := false
-	p := genParams{mi: mi, opts: opts, numCtx: numCtx, build: func(_ *engine.Runner) (string, error) { return prompt, nil }}
+	p := rs.params(nil, func(_ *engine.Runner) (string, error) { return prompt, nil })
 	res, err := s.generate(r.Context(), p, false, func(piece string, _ []api.Logprob) error {
 		if !req.Stream {
 			return nil

@@ -61,6 +61,8 @@ type Config struct {
 
 	// tokenHook, when set (tests), runs before each streamed piece.
 	tokenHook func()
+	// promptHook, when set (tests), sees each rendered prompt.
+	promptHook func(model, prompt string)
 	// doneHook, when set (tests), runs when a generation ends.
 	doneHook func(model string, err error)
 }
@@ -330,17 +332,30 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 // wrong types and bodies over the limit (413). Unknown fields are ignored,
 // as Ollama and OpenAI do.
 func decode(r *http.Request, v any) error {
+	_, err := decodeBody(r, v)
+	return err
+}
+
+// decodeBody is decode that also returns the body, for the fields whose
+// JSON text matters beyond the decoded value (the order of tool keys).
+func decodeBody(r *http.Request, v any) ([]byte, error) {
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return errf(http.StatusRequestEntityTooLarge, "request body too large (limit %d bytes)", mbe.Limit)
+			return nil, errf(http.StatusRequestEntityTooLarge, "request body too large (limit %d bytes)", mbe.Limit)
 		}
-		return errf(http.StatusBadRequest, "reading request body: %v", err)
+		return nil, errf(http.StatusBadRequest, "reading request body: %v", err)
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
-		return errf(http.StatusBadRequest, "missing request body")
+		return nil, errf(http.StatusBadRequest, "missing request body")
 	}
+	return b, decodeJSON(b, v)
+}
+
+// decodeJSON unmarshals a request body, with errors as 400s naming the
+// field.
+func decodeJSON(b []byte, v any) error {
 	if err := json.Unmarshal(b, v); err != nil {
 		var ute *json.UnmarshalTypeError
 		var se *json.SyntaxError
