@@ -18,6 +18,7 @@ func FuzzParse(f *testing.F) {
 		"\xff\xfeF\x00R\x00O\x00M\x00 \x00x\x00", "\xef\xbb\xbfFROM x", "FROM \xff\xfe",
 		"FROM x\nMESSAGE user \"\"\"\"\"\"\"", "FROM x\nPARAMETER stop \"\"\"a\n\"\"\" b\"\"\"",
 		"FROM x\nREQUIRES v1.2.3-rc.1+b", "#\n#\nfrom\tx", "FROM x\nSYSTEM \"\"\"a\"\"\"\"\"\"\n",
+		"FROM x\nPRESET s a=\"b \\\" c\" d=e", "FROM x\nPRESET s \"\"\"\na=1\n\"\"\"", "FROM x\nPRESET s",
 	} {
 		f.Add([]byte(s))
 	}

@@ -12,6 +12,14 @@
 //	MESSAGE user Is the sky blue?
 //	MESSAGE assistant Yes.
 //	REQUIRES 0.5.0
+//	PRESET structured task="Review this diff" role="a senior Go reviewer"
+//
+// PRESET is Golem's own instruction: it names a prompt preset (see package
+// presets) and optionally gives its placeholders values as key=value
+// pairs, a value with spaces in double quotes (\" and \\ escape, \n is a
+// line break). The pairs may also span lines inside """...""". `golem
+// create` expands it into SYSTEM, PARAMETER and MESSAGE commands, so the
+// created model carries no PRESET and works with any Ollama client.
 //
 // Values follow Ollama's rules: an unquoted value runs to the end of the
 // line (so '#' inside it is literal) and is trimmed; a value starting with
@@ -48,9 +56,10 @@ const (
 	Draft     = "DRAFT"     // draft model for speculative decoding
 	Renderer  = "RENDERER"  // built-in prompt renderer name
 	Parser    = "PARSER"    // built-in output parser name
+	Preset    = "PRESET"    // Golem: a prompt preset, expanded at create time
 )
 
-var instructions = []string{From, Parameter, Template, System, Adapter, License, Message, Requires, Draft, Renderer, Parser}
+var instructions = []string{From, Parameter, Template, System, Adapter, License, Message, Requires, Draft, Renderer, Parser, Preset}
 
 // Roles a MESSAGE may have.
 var Roles = []string{"system", "user", "assistant"}
@@ -62,8 +71,9 @@ var ErrNoFrom = errors.New("no FROM instruction: a Modelfile needs one to name i
 type Command struct {
 	// Instruction is the upper-case keyword, e.g. From or Parameter.
 	Instruction string
-	// Name is the option name (lower case) of a PARAMETER and the role
-	// (lower case) of a MESSAGE; empty otherwise.
+	// Name is the option name (lower case) of a PARAMETER, the role
+	// (lower case) of a MESSAGE and the preset name of a PRESET; empty
+	// otherwise.
 	Name string
 	// Value is the argument text with quotes removed.
 	Value string
@@ -291,6 +301,22 @@ func (p *parser) command() (Command, error) {
 		if err := p.separator(line, "MESSAGE "+role, "the message text"); err != nil {
 			return Command{}, err
 		}
+	case Preset:
+		if err := p.separator(line, kw, "a preset name"); err != nil {
+			return Command{}, err
+		}
+		cmd.Name = p.word(func(r rune) bool { return isAlpha(r) || isDigit(r) || r == '_' || r == '-' || r == '.' })
+		if cmd.Name == "" {
+			r, ok := p.peek()
+			return Command{}, p.errorf(line, "PRESET: expected a preset name, found %s", describe(r, ok))
+		}
+		r, ok := p.peek()
+		if !ok || r == '\n' {
+			return cmd, nil // no vars
+		}
+		if err := p.separator(line, "PRESET "+cmd.Name, "the preset's vars (key=value ...)"); err != nil {
+			return Command{}, err
+		}
 	default:
 		if err := p.separator(line, kw, "a value"); err != nil {
 			return Command{}, err
@@ -382,6 +408,10 @@ func check(c *Command) error {
 		}
 		if _, err := ParseParameter(c.Name, c.Value); err != nil {
 			return err
+		}
+	case Preset:
+		if _, err := ParsePresetVars(c.Value); err != nil {
+			return fmt.Errorf("PRESET %s: %w", c.Name, err)
 		}
 	case Requires:
 		v, err := normalizeVersion(c.Value)
@@ -529,6 +559,11 @@ func (f *Modelfile) FormatShow(shortName string) string {
 func (c Command) String() string {
 	switch c.Instruction {
 	case Parameter, Message:
+		return c.Instruction + " " + c.Name + " " + Quote(c.Value)
+	case Preset:
+		if c.Value == "" {
+			return c.Instruction + " " + c.Name
+		}
 		return c.Instruction + " " + c.Name + " " + Quote(c.Value)
 	default:
 		return c.Instruction + " " + Quote(c.Value)

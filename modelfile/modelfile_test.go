@@ -229,7 +229,7 @@ func TestParseErrors(t *testing.T) {
 		{"PARAMETER temperature 0.5", 0, "no FROM instruction"},
 		{"FROM foo\nBADCOMMAND param1 value1\n", 2, `unknown instruction "BADCOMMAND"`},
 		{"FROM foo\n123 x", 2, "expected an instruction (FROM, PARAMETER"},
-		{"FROM foo\n\"SYSTEM\" x", 2, `expected an instruction (FROM, PARAMETER, TEMPLATE, SYSTEM, ADAPTER, LICENSE, MESSAGE, REQUIRES, DRAFT, RENDERER, PARSER), found '"'`},
+		{"FROM foo\n\"SYSTEM\" x", 2, `expected an instruction (FROM, PARAMETER, TEMPLATE, SYSTEM, ADAPTER, LICENSE, MESSAGE, REQUIRES, DRAFT, RENDERER, PARSER, PRESET), found '"'`},
 		{"FROM", 1, "expected a value after FROM, found end of file"},
 		{"FROM\nSYSTEM x", 1, "expected a value after FROM, found end of line"},
 		{"FROM:foo", 1, "expected a value after FROM, found ':'"},

@@ -13,6 +13,7 @@ import (
 
 	"golem/gguf"
 	"golem/modelfile"
+	"golem/presets"
 	"golem/quantize"
 	"golem/store"
 )
@@ -80,6 +81,9 @@ type CreateOptions struct {
 	Quantize string
 	// Report receives progress; nil discards it.
 	Report *Reporter
+	// Presets is where a PRESET line's preset is looked up; nil means
+	// the built-ins and the user's ($GOLEM_HOME/presets).
+	Presets *presets.Set
 }
 
 // Create creates model name in s from a parsed Modelfile, writing the
@@ -89,7 +93,8 @@ type CreateOptions struct {
 // manifest, each atomically, so a create killed at any point leaves the
 // store as it was apart from unreferenced blobs (or temporary files) that
 // store.Prune removes. Errors caused by the input wrap ErrInvalid, or
-// store.ErrNotFound for a FROM model that does not exist.
+// store.ErrNotFound for a FROM model that does not exist. A PRESET line is
+// expanded first (see ExpandPreset), so the model never records it.
 func Create(s *store.Store, name string, mf *modelfile.Modelfile, o CreateOptions) error {
 	rep := o.Report
 	if _, err := store.ParseName(name); err != nil {
@@ -103,6 +108,10 @@ func Create(s *store.Store, name string, mf *modelfile.Modelfile, o CreateOption
 	from := mf.From()
 	if from == "" {
 		return invalidErr(modelfile.ErrNoFrom)
+	}
+	mf, err := ExpandPreset(mf, o.Presets, o.Dir)
+	if err != nil {
+		return err
 	}
 	if _, ok := mf.Last(modelfile.Draft); ok {
 		return invalidf("DRAFT (a draft model for speculative decoding) is not supported by golem create yet; remove that line")

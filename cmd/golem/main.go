@@ -34,7 +34,7 @@ func newRootCmd() *cobra.Command {
 		newServeCmd(), newRunCmd(), newShowCmd(),
 		newCreateCmd(), newListCmd(), newCopyCmd(), newRemoveCmd(),
 		newPullCmd(), newPushCmd(), newPerplexityCmd(), newBenchCmd(),
-		newPsCmd(), newStopCmd(),
+		newPsCmd(), newStopCmd(), newPresetsCmd(),
 	)
 	return root
 }

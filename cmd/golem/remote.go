@@ -142,25 +142,52 @@ func parseKeepAlive(s string) (*api.Duration, error) {
 	return &d, nil
 }
 
-// generateRemote streams one /api/generate answer to out and, with
-// verbose, Ollama's timing stats to errOut.
-func generateRemote(ctx context.Context, c *client.Client, req *api.GenerateRequest, out, errOut io.Writer, verbose bool) error {
+// generateRemote streams one /api/generate answer (thinking and
+// response) through ro to out and, with verbose, Ollama's timing stats to
+// errOut.
+func generateRemote(ctx context.Context, c *client.Client, req *api.GenerateRequest, ro *runOutput, out, errOut io.Writer, verbose bool) error {
 	var last api.Metrics
 	err := c.Generate(ctx, req, func(r api.GenerateResponse) error {
-		if _, err := io.WriteString(out, r.Response); err != nil {
-			return err
-		}
 		if r.Done {
 			last = r.Metrics
 		}
-		return nil
+		if err := ro.thinking(r.Thinking); err != nil {
+			return err
+		}
+		return ro.text(r.Response)
 	})
+	return finishRemote(c, req.Model, err, last, ro, out, errOut, verbose)
+}
+
+// chatRemote streams one /api/chat answer as generateRemote does.
+func chatRemote(ctx context.Context, c *client.Client, req *api.ChatRequest, ro *runOutput, out, errOut io.Writer, verbose bool) error {
+	var last api.Metrics
+	err := c.Chat(ctx, req, func(r api.ChatResponse) error {
+		if r.Done {
+			last = r.Metrics
+		}
+		if err := ro.thinking(r.Message.Thinking); err != nil {
+			return err
+		}
+		return ro.text(r.Message.Content)
+	})
+	return finishRemote(c, req.Model, err, last, ro, out, errOut, verbose)
+}
+
+// finishRemote ends a streamed one-shot answer: the answer's last line,
+// the error of the stream, and the stats.
+func finishRemote(c *client.Client, model string, err error, last api.Metrics, ro *runOutput, out, errOut io.Writer, verbose bool) error {
+	if err == nil {
+		err = ro.finish(func(msg string) { fmt.Fprintln(errOut, "warning:", msg) })
+	} else {
+		ro.tw.close()
+	}
 	fmt.Fprintln(out)
 	if errors.Is(err, context.Canceled) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", req.Model, noServerError(c, err))
+		return fmt.Errorf("%s: %w", model, noServerError(c, err))
 	}
 	if verbose {
 		printMetrics(errOut, last)

@@ -266,6 +266,11 @@ func createRemote(ctx context.Context, c *client.Client, name, path, quant strin
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	// A PRESET is expanded here, with this machine's presets and example
+	// files, into the SYSTEM, PARAMETERs and MESSAGEs the request carries.
+	if mf, err = models.ExpandPreset(mf, nil, filepath.Dir(path)); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	req, err := createRequest(ctx, c, name, mf, filepath.Dir(path), quant, log)
 	if err != nil {
 		return err

@@ -22,6 +22,8 @@ import (
 
 	"golem/api"
 	"golem/client"
+	"golem/modelfile"
+	"golem/presets"
 )
 
 // remoteRun is what `golem run` passes to the server mode.
@@ -33,6 +35,12 @@ type remoteRun struct {
 	format    string
 	keepAlive string
 	wordWrap  bool
+
+	preset       *presets.Preset // nil: none
+	vars         map[string]string
+	think        *api.ThinkValue // nil: the server's default
+	hideThinking bool
+	answerOnly   bool
 }
 
 // stdinIsTerminal says whether standard input is a terminal, which starts
@@ -69,7 +77,8 @@ func runRemote(cmd *cobra.Command, c *client.Client, args []string, rr remoteRun
 	in := cmd.InOrStdin()
 	if len(args) < 2 && stdinIsTerminal(in) {
 		st := &replState{c: c, model: args[0], opts: rr.opts, system: rr.system,
-			format: format, keepAlive: ka, verbose: rr.verbose}
+			format: format, keepAlive: ka, verbose: rr.verbose, preset: rr.preset, vars: rr.vars,
+			think: rr.think, hideThinking: rr.hideThinking, color: isTerminal(cmd.OutOrStdout())}
 		if rr.wordWrap && isTerminal(cmd.OutOrStdout()) {
 			st.width = terminalWidth()
 		}
@@ -87,9 +96,21 @@ func runRemote(cmd *cobra.Command, c *client.Client, args []string, rr remoteRun
 		}
 		prompt = strings.TrimRight(string(b), "\n")
 	}
+	out := cmd.OutOrStdout()
+	ro := newRunOutput(&wrapWriter{w: out}, rr.hideThinking, isTerminal(out), rr.answerOnly, answerPrefix(rr.preset))
+	if rr.preset != nil {
+		// A preset's few-shot examples are turns of a conversation: chat.
+		a, err := presets.Apply(rr.preset, rr.vars, rr.system, []api.Message{{Role: "user", Content: prompt}}, rr.opts)
+		if err != nil {
+			return err
+		}
+		req := &api.ChatRequest{Model: args[0], Messages: a.ChatMessages(), Format: format,
+			KeepAlive: ka, Options: a.Options, Think: rr.think}
+		return chatRemote(ctx, c, req, ro, out, cmd.ErrOrStderr(), rr.verbose)
+	}
 	req := &api.GenerateRequest{Model: args[0], Prompt: prompt, System: rr.system, Raw: rr.raw,
-		Format: format, KeepAlive: ka, Options: rr.opts}
-	return generateRemote(ctx, c, req, cmd.OutOrStdout(), cmd.ErrOrStderr(), rr.verbose)
+		Format: format, KeepAlive: ka, Options: rr.opts, Think: rr.think}
+	return generateRemote(ctx, c, req, ro, out, cmd.ErrOrStderr(), rr.verbose)
 }
 
 // replState is an interactive session: the model, the options and system
@@ -104,6 +125,12 @@ type replState struct {
 	verbose   bool
 	width     int // wrap answers at this many columns; 0: no wrap
 	messages  []api.Message
+
+	preset       *presets.Preset // applied to every turn; nil: none
+	vars         map[string]string
+	think        *api.ThinkValue // nil: the server's default
+	hideThinking bool
+	color        bool // the output is a terminal: grey thinking block
 }
 
 const replHelp = `Available Commands:
@@ -112,6 +139,9 @@ const replHelp = `Available Commands:
   /set verbose | quiet        Show or hide timing stats
   /set wordwrap | nowordwrap  Wrap answers at the terminal width or not
   /set format json | noformat Ask for JSON answers or not
+  /set preset NAME [K=V ...]  Apply a prompt preset (see golem presets); /set nopreset
+  /set think [LEVEL] | nothink  Let a thinking model reason first, or not
+  /set hidethinking | showthinking  Hide or show the reasoning
   /show info|parameters|system|template|modelfile
   /load MODEL                 Switch to another model
   /save NAME                  Save the session as a model
@@ -200,25 +230,34 @@ func (st *replState) load(ctx context.Context) error {
 
 // chat sends the conversation plus text and streams the answer.
 func (st *replState) chat(ctx context.Context, text string, out, errOut io.Writer) error {
-	msgs := append(st.messages, api.Message{Role: "user", Content: text})
+	msgs := append(st.messages[:len(st.messages):len(st.messages)], api.Message{Role: "user", Content: text})
 	req := &api.ChatRequest{Model: st.model, Messages: msgs, Format: st.format,
-		KeepAlive: st.keepAlive, Options: st.opts}
-	if st.system != "" {
+		KeepAlive: st.keepAlive, Options: st.opts, Think: st.think}
+	if st.preset != nil {
+		a, err := presets.Apply(st.preset, st.vars, st.system, msgs, st.opts)
+		if err != nil {
+			return err
+		}
+		req.Messages, req.Options = a.ChatMessages(), a.Options
+	} else if st.system != "" {
 		req.Messages = append([]api.Message{{Role: "system", Content: st.system}}, msgs...)
 	}
 	// Ctrl-C stops this answer and returns to the prompt.
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
 	defer stop()
 	ww := &wrapWriter{w: out, width: st.width}
-	var answer strings.Builder
+	ro := newRunOutput(ww, st.hideThinking, st.color, false, "")
 	var last api.Metrics
 	err := st.c.Chat(ctx, req, func(r api.ChatResponse) error {
-		answer.WriteString(r.Message.Content)
 		if r.Done {
 			last = r.Metrics
 		}
-		return ww.write(r.Message.Content)
+		if err := ro.thinking(r.Message.Thinking); err != nil {
+			return err
+		}
+		return ro.text(r.Message.Content)
 	})
+	ro.finish(func(string) {})
 	ww.flush()
 	fmt.Fprint(out, "\n\n")
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
@@ -227,7 +266,7 @@ func (st *replState) chat(ctx context.Context, text string, out, errOut io.Write
 	if err != nil {
 		return noServerError(st.c, err)
 	}
-	st.messages = append(msgs, api.Message{Role: "assistant", Content: answer.String()})
+	st.messages = append(msgs, api.Message{Role: "assistant", Content: ro.content.String(), Thinking: ro.thought.String()})
 	if st.verbose {
 		printMetrics(errOut, last)
 	}
@@ -267,6 +306,13 @@ func (st *replState) command(ctx context.Context, line string, out io.Writer) (d
 		}
 		req := &api.CreateRequest{Model: f[1], From: st.model, Parameters: st.opts,
 			System: st.system, Messages: st.messages}
+		if st.preset != nil { // baked in, as a Modelfile PRESET is
+			a, err := presets.Apply(st.preset, st.vars, st.system, st.messages, st.opts)
+			if err != nil {
+				return false, err
+			}
+			req.Parameters, req.System, req.Messages = a.Options, a.System, a.Messages
+		}
 		if err := st.c.Create(ctx, req, func(api.ProgressResponse) error { return nil }); err != nil {
 			return false, fmt.Errorf("save %s: %w", f[1], noServerError(st.c, err))
 		}
@@ -280,7 +326,7 @@ func (st *replState) command(ctx context.Context, line string, out io.Writer) (d
 // set runs /set.
 func (st *replState) set(line string, f []string, out io.Writer) error {
 	if len(f) < 2 {
-		return errors.New("usage: /set parameter NAME VALUE | system TEXT | verbose | quiet | wordwrap | nowordwrap | format json | noformat")
+		return errors.New("usage: /set parameter NAME VALUE | system TEXT | verbose | quiet | wordwrap | nowordwrap | format json | noformat | preset NAME | nopreset | think | nothink | hidethinking | showthinking")
 	}
 	switch f[1] {
 	case "parameter":
@@ -326,6 +372,49 @@ func (st *replState) set(line string, f []string, out io.Writer) error {
 	case "noformat":
 		st.format = nil
 		fmt.Fprintln(out, "Disabled format.")
+	case "preset":
+		if len(f) < 3 {
+			return errors.New(`usage: /set preset NAME [KEY=VALUE ...] (KEY="a value" with spaces; see golem presets)`)
+		}
+		rest := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), f[0]))
+		rest = strings.TrimSpace(strings.TrimPrefix(rest, f[1]))
+		rest = strings.TrimPrefix(rest, f[2])
+		values, err := modelfile.ParsePresetVars(rest)
+		if err != nil {
+			return fmt.Errorf("/set preset %s: %w", f[2], err)
+		}
+		if len(values) == 0 {
+			values = nil
+		}
+		p, vars, err := checkPreset(f[2], values, io.Discard)
+		if err != nil {
+			return err
+		}
+		st.preset, st.vars = p, vars
+		fmt.Fprintf(out, "Set preset '%s'.\n", p.Name)
+	case "nopreset":
+		st.preset, st.vars = nil, nil
+		fmt.Fprintln(out, "Cleared the preset.")
+	case "think":
+		level := "true"
+		if len(f) > 2 {
+			level = f[2]
+		}
+		t, err := parseThink(level)
+		if err != nil {
+			return errors.New("usage: /set think [low|medium|high]")
+		}
+		st.think = t
+		fmt.Fprintln(out, "Set 'think' mode.")
+	case "nothink":
+		st.think = &api.ThinkValue{Value: false}
+		fmt.Fprintln(out, "Set 'nothink' mode.")
+	case "hidethinking":
+		st.hideThinking = true
+		fmt.Fprintln(out, "Set 'hidethinking' mode.")
+	case "showthinking":
+		st.hideThinking = false
+		fmt.Fprintln(out, "Set 'showthinking' mode.")
 	default:
 		return fmt.Errorf("unknown /set option %q: type /? for help", f[1])
 	}
@@ -461,6 +550,16 @@ func (ww *wrapWriter) flush() {
 	ww.col += n
 	ww.space = false
 	ww.word.Reset()
+}
+
+// raw writes s unwrapped (a marker such as the thinking block's lines)
+// after the pending word; a line break in it starts a new line's count.
+func (ww *wrapWriter) raw(s string) {
+	ww.flush()
+	ww.put(s)
+	if strings.Contains(s, "\n") {
+		ww.col, ww.space = 0, false
+	}
 }
 
 func (ww *wrapWriter) put(s string) {

@@ -13,11 +13,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"golem/api"
 	"golem/chat"
 	"golem/client"
 	"golem/engine"
 	"golem/model"
 	"golem/models"
+	"golem/presets"
 	"golem/sample"
 )
 
@@ -31,6 +33,11 @@ func newRunCmd() *cobra.Command {
 		format       string
 		keepAlive    string
 		noWordWrap   bool
+		presetName   string
+		presetVars   []string
+		think        string
+		hideThinking bool
+		answerOnly   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run MODEL|FILE.gguf [PROMPT]",
@@ -44,9 +51,32 @@ func newRunCmd() *cobra.Command {
 			"When a server answers at GOLEM_HOST (see `golem serve`) and MODEL is a\n" +
 			"name (not a file), the model runs there: the flags you set become the\n" +
 			"request's options, and without PROMPT on a terminal an interactive\n" +
-			"chat starts (type /? for its commands). Otherwise it runs in-process.",
+			"chat starts (type /? for its commands). Otherwise it runs in-process.\n\n" +
+			"--preset NAME applies a prompt preset (`golem presets` lists them):\n" +
+			"its system prompt, unless --system is given, its few-shot messages\n" +
+			"before the prompt and its parameters, which the flags you set\n" +
+			"override. --think asks a thinking model to reason first (a level:\n" +
+			"--think=high); the reasoning is shown in a Thinking... block, or\n" +
+			"hidden with --hidethinking.",
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			fl := cmd.Flags()
+			preset, vars, err := resolvePreset(presetName, presetVars, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			if preset != nil && raw {
+				return errors.New("--preset needs the chat template: it cannot be used with --raw")
+			}
+			if answerOnly && (preset == nil || preset.Answer == "") {
+				return errors.New("--answer-only needs a --preset with an answer line (e.g. step-by-step)")
+			}
+			var thinkVal *api.ThinkValue
+			if fl.Changed("think") {
+				if thinkVal, err = parseThink(think); err != nil {
+					return err
+				}
+			}
 			if !isModelFile(args[0]) {
 				ctx := cmd.Context()
 				if ctx == nil {
@@ -54,9 +84,10 @@ func newRunCmd() *cobra.Command {
 				}
 				if c, err := client.FromEnv(); err == nil && probe(ctx, c) == nil {
 					return runRemote(cmd, c, args, remoteRun{
-						opts: remoteOptions(cmd.Flags(), opts, numCtx, numThread), system: system,
+						opts: remoteOptions(fl, opts, numCtx, numThread), system: system,
 						raw: raw, verbose: verbose, format: format, keepAlive: keepAlive,
-						wordWrap: !noWordWrap,
+						wordWrap: !noWordWrap, preset: preset, vars: vars,
+						think: thinkVal, hideThinking: hideThinking, answerOnly: answerOnly,
 					})
 				}
 			}
@@ -81,30 +112,53 @@ func newRunCmd() *cobra.Command {
 				}
 				prompt = strings.TrimRight(string(b), "\n")
 			}
-			fl := cmd.Flags()
-			eff, err := layeredOptions(m.Params, opts, fl)
+			// Layers, lowest first: the model's PARAMETERs, SYSTEM and
+			// MESSAGEs; the preset's; the flags.
+			params, history := m.Params, m.Messages
+			explicit := ""
+			if fl.Changed("system") {
+				explicit = system
+			} else {
+				system = m.System
+			}
+			if preset != nil {
+				a, err := presets.Apply(preset, vars, explicit, nil, nil)
+				if err != nil {
+					return err
+				}
+				if a.System != "" {
+					system = a.System
+				}
+				// As through the server: the model's MESSAGEs, then the
+				// request's (the preset's few-shot) messages.
+				history = append(append([]api.Message{}, m.Messages...), a.Messages...)
+				params = mergeParams(m.Params, a.Options)
+			}
+			eff, err := layeredOptions(params, opts, fl)
 			if err != nil {
 				return fmt.Errorf("%s: PARAMETER: %w", args[0], err)
 			}
 			if fl.Changed("num-ctx") {
 				eff.NumCtx = numCtx
-			} else if _, ok := m.Params["num_ctx"]; !ok {
+			} else if _, ok := params["num_ctx"]; !ok {
 				eff.NumCtx = 0 // the model's own, capped
 			}
 			if !fl.Changed("num-thread") {
-				if n, ok := m.Params["num_thread"].(float64); ok {
+				if n, ok := params["num_thread"].(float64); ok {
 					numThread = int(n)
 				}
 			}
-			if !fl.Changed("system") {
-				system = m.System
-			}
 			model.SetThreads(numThread)
-			req, err := runRequest(m, prompt, system, raw, eff)
+			req, err := runRequest(m, history, prompt, system, raw, eff)
 			if err != nil {
 				return err
 			}
-			return runFile(cmd, path, req, verbose)
+			if thinkVal != nil {
+				req.TemplateVars = map[string]any{"enable_thinking": thinkVal.Enabled()}
+			}
+			hide := hideThinking || (thinkVal != nil && !thinkVal.Enabled())
+			ro := newRunOutput(&wrapWriter{w: cmd.OutOrStdout()}, hide, isTerminal(cmd.OutOrStdout()), answerOnly, answerPrefix(preset))
+			return runFile(cmd, path, req, verbose, ro)
 		},
 	}
 	fl := cmd.Flags()
@@ -128,7 +182,33 @@ func newRunCmd() *cobra.Command {
 	fl.StringVar(&format, "format", "", "answer format through the server: json or a JSON schema")
 	fl.StringVar(&keepAlive, "keepalive", "", "how long the server keeps the model loaded (5m, 1h, -1 = forever, 0 = unload)")
 	fl.BoolVar(&noWordWrap, "nowordwrap", false, "don't wrap long lines at the terminal width (interactive mode)")
+	fl.StringVar(&presetName, "preset", "", "apply a prompt preset (see `golem presets`)")
+	fl.StringArrayVar(&presetVars, "var", nil, "a value for one of the preset's placeholders, NAME=VALUE (repeatable)")
+	fl.StringVar(&think, "think", "", "let a thinking model reason before answering: true, false, or a level (low, medium, high)")
+	fl.Lookup("think").NoOptDefVal = "true"
+	fl.BoolVar(&hideThinking, "hidethinking", false, "don't print the model's reasoning, only its answer")
+	fl.BoolVar(&answerOnly, "answer-only", false, "print only the final answer of a preset with an answer line (step-by-step)")
 	return cmd
+}
+
+// mergeParams returns the model's PARAMETERs overridden by the preset's.
+func mergeParams(model, preset map[string]any) map[string]any {
+	out := make(map[string]any, len(model)+len(preset))
+	for k, v := range model {
+		out[k] = v
+	}
+	for k, v := range preset {
+		out[k] = v
+	}
+	return out
+}
+
+// answerPrefix returns the preset's answer line ("" without a preset).
+func answerPrefix(p *presets.Preset) string {
+	if p == nil {
+		return ""
+	}
+	return p.Answer
 }
 
 // flagFields copies each sampling flag's value between options: the flags
@@ -170,24 +250,25 @@ func layeredOptions(params map[string]any, flagOpts sample.Options, fl *pflag.Fl
 // runRequest builds the generation request for prompt: as is with raw;
 // through the model's Go TEMPLATE when it has one (rendered with Ollama's
 // variables .System, .Prompt and .Messages, which holds the system
-// message, the model's MESSAGE history and the prompt); else through the
-// GGUF's chat template, with the history as earlier turns.
-func runRequest(m *models.Model, prompt, system string, raw bool, opts sample.Options) (engine.Request, error) {
+// message, the history and the prompt); else through the GGUF's chat
+// template, with the history (the model's MESSAGEs, then a preset's
+// few-shot messages) as earlier turns.
+func runRequest(m *models.Model, history []api.Message, prompt, system string, raw bool, opts sample.Options) (engine.Request, error) {
 	req := engine.Request{Prompt: prompt, System: system, Raw: raw, Options: opts}
 	switch {
 	case raw:
 	case m.HasTemplate:
-		text, err := models.RenderTemplate(m.Template, models.PromptData(system, prompt, m.Messages))
+		text, err := models.RenderTemplate(m.Template, models.PromptData(system, prompt, history))
 		if err != nil {
 			return req, fmt.Errorf("%s: TEMPLATE: %w", m.DisplayName(), err)
 		}
 		req.Prompt, req.System, req.Raw = text, "", true
-	case len(m.Messages) > 0:
+	case len(history) > 0:
 		var msgs []chat.Message
 		if system != "" {
 			msgs = append(msgs, chat.Message{Role: "system", Content: system})
 		}
-		for _, h := range m.Messages {
+		for _, h := range history {
 			msgs = append(msgs, chat.Message{Role: h.Role, Content: h.Content})
 		}
 		req.Messages = append(msgs, chat.Message{Role: "user", Content: prompt})
@@ -195,7 +276,10 @@ func runRequest(m *models.Model, prompt, system string, raw bool, opts sample.Op
 	return req, nil
 }
 
-func runFile(cmd *cobra.Command, path string, req engine.Request, verbose bool) error {
+// runFile generates req's answer with the GGUF at path in-process,
+// printing it through ro (a <think>...</think> opening is shown as the
+// thinking block).
+func runFile(cmd *cobra.Command, path string, req engine.Request, verbose bool, ro *runOutput) error {
 	r, err := engine.Load(path, req.Options.NumCtx)
 	if err != nil {
 		return err
@@ -204,15 +288,24 @@ func runFile(cmd *cobra.Command, path string, req engine.Request, verbose bool) 
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	out := bufio.NewWriter(cmd.OutOrStdout())
-	st, err := r.Generate(ctx, req, func(s string) error {
-		if _, err := out.WriteString(s); err != nil {
+	out := cmd.OutOrStdout()
+	split := &thinkSplitter{emit: func(thinking, content string) error {
+		if err := ro.thinking(thinking); err != nil {
 			return err
 		}
-		return out.Flush()
-	})
+		return ro.text(content)
+	}}
+	if req.Raw {
+		split.state = splitContent // raw output is never taken apart
+	}
+	st, err := r.Generate(ctx, req, split.write)
+	if ferr := split.flush(); err == nil {
+		err = ferr
+	}
+	if ferr := ro.finish(func(msg string) { fmt.Fprintln(cmd.ErrOrStderr(), "warning:", msg) }); err == nil {
+		err = ferr
+	}
 	fmt.Fprintln(out)
-	out.Flush()
 	if verbose {
 		w := cmd.ErrOrStderr()
 		fmt.Fprintf(w, "load duration:        %v\n", r.LoadDuration)
