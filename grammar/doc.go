@@ -45,7 +45,8 @@
 // or spaces) so a model cannot loop on it; numbers have at most 16 integer
 // digits, 16 fraction digits and a 2-digit exponent (they always fit a
 // float64); raw control characters and DEL in strings are not produced
-// (escapes are).
+// (escapes are), nor \u escapes of lone UTF-16 surrogates (a surrogate
+// escape comes only as a high-low pair, one character).
 //
 // FromSchema / FromFormat(schema) / FromResponseFormat: JSON Schema to
 // grammar. Supported: type (name or list), properties (written in the
@@ -61,8 +62,10 @@
 // 24 characters), integer minimum /
 // maximum / exclusiveMinimum / exclusiveMaximum (draft 4 boolean forms
 // too; bounds within ±(10^16-1)), and the same four on numbers when the
-// bounds are integers (a bounded number is written without exponent; a
-// number with only "minimum": 0 keeps exponents). Annotations
+// bounds are integers (a bounded number is written without exponent and
+// with at most 15 significant digits, so a validator that reads numbers
+// as float64 never rounds it onto a bound; a number with only
+// "minimum": 0 keeps exponents). Annotations
 // (title, description, default, examples, $schema, $id, $comment,
 // deprecated, readOnly, writeOnly) are ignored. Every other keyword, and
 // every unsupported combination (pattern with minLength, a non-integer
@@ -73,8 +76,11 @@
 // Patterns (regex subset, RE2/ECMAScript syntax): literals, escapes, classes
 // with ranges and \d \w \s, \D \W \S outside classes, '.', groups
 // (capturing, (?:...), named), alternation, quantifiers * + ? {m} {m,}
-// {m,n} (lazy forms accepted), and ^ / $ at the ends; an unanchored end
-// matches anything there, as JSON Schema requires. Backreferences,
+// {m,n} (lazy forms accepted; an unbounded repetition of an item that can
+// be empty, such as (a?)*, repeats the item's non-empty part, since GBNF
+// cannot repeat a nullable item), and ^ / $ at the ends (a $ after an
+// escaped backslash is an anchor); an unanchored end matches anything
+// there, as JSON Schema requires. Backreferences,
 // lookaround, \b, flags and possessive quantifiers are errors.
 //
 // SchemaToGBNFRule gives a schema's rules under a chosen name, to embed

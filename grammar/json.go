@@ -14,12 +14,15 @@ import (
 // Numbers are bounded (as llama.cpp bounds them, and tighter on the
 // exponent) so every one fits a float64: at most 16 integer digits, 16
 // fraction digits and 2 exponent digits. Strings allow
-// every JSON escape but no raw control characters or DEL.
+// every JSON escape but no raw control characters or DEL; a \u escape of a
+// UTF-16 surrogate comes only as a high-low pair, which is one character
+// (so a lone surrogate, which is not Unicode text, is never produced, and
+// minLength/maxLength count a pair once, as validators do).
 // In the bodies "@" marks a reference to another primitive, so the rules
 // can be emitted under a name prefix.
 var jsonPrimitives = []struct{ name, body string }{
 	{"space", `| " " | "\n" [ \t]{0,20}`},
-	{"char", `[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})`},
+	{"char", `[^"\\\x7F\x00-\x1F] | "\\" (["\\/bfnrt] | "u" ([0-9a-cA-Ce-fE-F] [0-9a-fA-F]{3} | [dD] [0-7] [0-9a-fA-F]{2} | [dD] [89abAB] [0-9a-fA-F]{2} "\\u" [dD] [c-fC-F] [0-9a-fA-F]{2}))`},
 	{"string", `"\"" @char* "\"" @space`},
 	{"integral-part", `[0] | [1-9] [0-9]{0,15}`},
 	{"decimal-part", `[0-9]{1,16}`},

@@ -31,18 +31,24 @@ func patternToGBNF(pat, charRule string) (string, error) {
 		p.pos++
 	}
 	end := len(p.src)
-	anchoredEnd := end > p.pos && p.src[end-1] == '$' && (end < 2 || p.src[end-2] != '\\')
+	// A final '$' is an anchor unless escaped, i.e. preceded by an odd
+	// number of backslashes (`a\\$` is "a", a backslash, then the end).
+	slashes := 0
+	for i := end - 2; i >= p.pos && p.src[i] == '\\'; i-- {
+		slashes++
+	}
+	anchoredEnd := end > p.pos && p.src[end-1] == '$' && slashes%2 == 0
 	if anchoredEnd {
 		p.src = p.src[:end-1]
 	}
-	body, err := p.alt()
+	e, err := p.alt()
 	if err != nil {
 		return "", err
 	}
 	if p.pos < len(p.src) {
 		return "", fmt.Errorf("pattern %q: unexpected %q at offset %d", pat, p.src[p.pos], p.pos)
 	}
-	out := "(" + body + ")"
+	out := "(" + e.g + ")"
 	if !anchoredStart {
 		out = charRule + "* " + out
 	}
@@ -61,12 +67,36 @@ func (p *reParser) errf(format string, args ...any) error {
 	return fmt.Errorf("pattern offset %d: %s", p.pos, fmt.Sprintf(format, args...))
 }
 
-func (p *reParser) alt() (string, error) {
-	var alts []string
+// reExpr is a parsed regular expression: its GBNF, whether it matches
+// the empty string, and (when it does) a way to build the GBNF of its
+// non-empty strings. GBNF, like llama.cpp's, refuses to repeat without
+// bound an item that can be empty (x* is a right-recursive rule, which
+// would then be left-recursive), so an unbounded repetition of a nullable
+// x is written as a repetition of x's non-empty part: the same language.
+type reExpr struct {
+	g        string
+	nullable bool
+	ne       func() string // nullable only: GBNF of the non-empty strings, "" when there are none
+}
+
+// nonEmpty returns the GBNF of e's non-empty strings ("" when none).
+func (e reExpr) nonEmpty() string {
+	if !e.nullable {
+		return e.g
+	}
+	return e.ne()
+}
+
+// maxPatternGBNF bounds the GBNF of one pattern, which rewriting
+// repetitions of nullable items could otherwise grow without limit.
+const maxPatternGBNF = 1 << 16
+
+func (p *reParser) alt() (reExpr, error) {
+	var alts []reExpr
 	for {
 		s, err := p.seq()
 		if err != nil {
-			return "", err
+			return reExpr{}, err
 		}
 		alts = append(alts, s)
 		if p.pos < len(p.src) && p.src[p.pos] == '|' {
@@ -78,38 +108,97 @@ func (p *reParser) alt() (string, error) {
 	if len(alts) == 1 {
 		return alts[0], nil
 	}
-	return "(" + strings.Join(alts, " | ") + ")", nil
+	gs := make([]string, len(alts))
+	e := reExpr{}
+	for i, a := range alts {
+		gs[i] = a.g
+		e.nullable = e.nullable || a.nullable
+	}
+	e.g = "(" + strings.Join(gs, " | ") + ")"
+	e.ne = func() string {
+		var nes []string
+		for _, a := range alts {
+			if n := a.nonEmpty(); n != "" {
+				nes = append(nes, n)
+			}
+		}
+		if len(nes) == 0 {
+			return ""
+		}
+		return "(" + strings.Join(nes, " | ") + ")"
+	}
+	return e, nil
 }
 
-func (p *reParser) seq() (string, error) {
-	var items []string
+func (p *reParser) seq() (reExpr, error) {
+	var items []reExpr
 	for p.pos < len(p.src) {
 		c := p.src[p.pos]
 		if c == '|' || c == ')' {
 			break
 		}
-		a, err := p.atom()
-		if err != nil {
-			return "", err
+		var e reExpr
+		if c == '(' {
+			g, err := p.group()
+			if err != nil {
+				return reExpr{}, err
+			}
+			e = g
+		} else {
+			a, err := p.atom()
+			if err != nil {
+				return reExpr{}, err
+			}
+			e = reExpr{g: a}
 		}
-		a, err = p.quant(a)
+		e, err := p.quant(e)
 		if err != nil {
-			return "", err
+			return reExpr{}, err
 		}
-		items = append(items, a)
+		items = append(items, e)
 	}
 	if len(items) == 0 {
-		return `""`, nil
+		return reExpr{g: `""`, nullable: true, ne: func() string { return "" }}, nil
 	}
-	return strings.Join(items, " "), nil
+	if len(items) == 1 {
+		return items[0], nil
+	}
+	gs := make([]string, len(items))
+	e := reExpr{nullable: true}
+	for i, it := range items {
+		gs[i] = it.g
+		e.nullable = e.nullable && it.nullable
+	}
+	e.g = strings.Join(gs, " ")
+	// Every item can be empty: a non-empty string has a first non-empty
+	// item i, after empty items 0..i-1.
+	e.ne = func() string {
+		var terms []string
+		for i, it := range items {
+			if n := it.nonEmpty(); n != "" {
+				terms = append(terms, strings.TrimSpace("("+n+") "+strings.Join(gs[i+1:], " ")))
+			}
+		}
+		if len(terms) == 0 {
+			return ""
+		}
+		return "(" + strings.Join(terms, " | ") + ")"
+	}
+	return e, nil
 }
 
-func (p *reParser) quant(a string) (string, error) {
+// quant applies the quantifiers that follow an atom.
+func (p *reParser) quant(a reExpr) (reExpr, error) {
 	for p.pos < len(p.src) {
-		q := ""
+		lo, hi := 0, -1 // hi -1: unbounded
 		switch p.src[p.pos] {
-		case '*', '+', '?':
-			q = string(p.src[p.pos])
+		case '*':
+			p.pos++
+		case '+':
+			lo = 1
+			p.pos++
+		case '?':
+			hi = 1
 			p.pos++
 		case '{':
 			close := -1
@@ -120,24 +209,23 @@ func (p *reParser) quant(a string) (string, error) {
 				}
 			}
 			if close < 0 {
-				return "", p.errf("unterminated {")
+				return reExpr{}, p.errf("unterminated {")
 			}
 			inner := string(p.src[p.pos+1 : close])
 			parts := strings.SplitN(inner, ",", 2)
-			lo, err := strconv.Atoi(parts[0])
+			var err error
+			lo, err = strconv.Atoi(parts[0])
 			if err != nil || lo < 0 || lo > maxRepeat {
-				return "", p.errf("bad repetition {%s}", inner)
+				return reExpr{}, p.errf("bad repetition {%s}", inner)
 			}
-			q = fmt.Sprintf("{%d}", lo)
+			hi = lo
 			if len(parts) == 2 {
-				if parts[1] == "" {
-					q = fmt.Sprintf("{%d,}", lo)
-				} else {
-					hi, err := strconv.Atoi(parts[1])
+				hi = -1
+				if parts[1] != "" {
+					hi, err = strconv.Atoi(parts[1])
 					if err != nil || hi < lo || hi > maxRepeat {
-						return "", p.errf("bad repetition {%s}", inner)
+						return reExpr{}, p.errf("bad repetition {%s}", inner)
 					}
-					q = fmt.Sprintf("{%d,%d}", lo, hi)
 				}
 			}
 			p.pos = close + 1
@@ -147,42 +235,97 @@ func (p *reParser) quant(a string) (string, error) {
 		if p.pos < len(p.src) && p.src[p.pos] == '?' {
 			p.pos++ // lazy: same language
 		} else if p.pos < len(p.src) && p.src[p.pos] == '+' {
-			return "", p.errf("possessive quantifiers are not supported")
+			return reExpr{}, p.errf("possessive quantifiers are not supported")
 		}
-		a = "(" + a + ")" + q
+		var err error
+		if a, err = repeat(a, lo, hi); err != nil {
+			return reExpr{}, p.errf("%v", err)
+		}
 	}
 	return a, nil
+}
+
+// repeat returns a{lo,hi} (hi -1: unbounded).
+func repeat(a reExpr, lo, hi int) (reExpr, error) {
+	if a.nullable && hi < 0 {
+		// a{lo,} = a* when a can be empty = (non-empty a)*.
+		n := a.nonEmpty()
+		if len(n) > maxPatternGBNF {
+			return reExpr{}, fmt.Errorf("pattern too complex (repetition of an item that can be empty)")
+		}
+		if n == "" {
+			return reExpr{g: `""`, nullable: true, ne: func() string { return "" }}, nil
+		}
+		return reExpr{g: "(" + n + ")*", nullable: true, ne: func() string { return "(" + n + ")+" }}, nil
+	}
+	q := fmt.Sprintf("{%d,%d}", lo, hi)
+	switch {
+	case lo == 0 && hi < 0:
+		q = "*"
+	case lo == 1 && hi < 0:
+		q = "+"
+	case lo == 0 && hi == 1:
+		q = "?"
+	case hi < 0:
+		q = fmt.Sprintf("{%d,}", lo)
+	case lo == hi:
+		q = fmt.Sprintf("{%d}", lo)
+	}
+	e := reExpr{g: "(" + a.g + ")" + q, nullable: a.nullable || lo == 0 || hi == 0}
+	if e.nullable {
+		// A non-empty string of a{0..hi}: drop the empty copies before the
+		// first non-empty one, which leaves at most hi-1 copies after it.
+		e.ne = func() string {
+			n := a.nonEmpty()
+			if n == "" || hi == 0 {
+				return ""
+			}
+			switch {
+			case hi < 0:
+				return "(" + n + ") (" + a.g + ")*"
+			case hi == 1:
+				return "(" + n + ")"
+			}
+			return fmt.Sprintf("(%s) (%s){0,%d}", n, a.g, hi-1)
+		}
+	}
+	return e, nil
+}
+
+// group parses a parenthesized group (capturing, non-capturing or
+// named).
+func (p *reParser) group() (reExpr, error) {
+	p.pos++
+	if p.pos < len(p.src) && p.src[p.pos] == '?' {
+		rest := string(p.src[p.pos:])
+		switch {
+		case strings.HasPrefix(rest, "?:"):
+			p.pos += 2
+		case strings.HasPrefix(rest, "?P<") || strings.HasPrefix(rest, "?<") && !strings.HasPrefix(rest, "?<=") && !strings.HasPrefix(rest, "?<!"):
+			i := strings.IndexRune(rest, '>')
+			if i < 0 {
+				return reExpr{}, p.errf("unterminated group name")
+			}
+			p.pos += utf8.RuneCountInString(rest[:i+1])
+		default:
+			return reExpr{}, p.errf("lookaround and inline flags are not supported")
+		}
+	}
+	body, err := p.alt()
+	if err != nil {
+		return reExpr{}, err
+	}
+	if p.pos >= len(p.src) || p.src[p.pos] != ')' {
+		return reExpr{}, p.errf("missing )")
+	}
+	p.pos++
+	body.g = "(" + body.g + ")"
+	return body, nil
 }
 
 func (p *reParser) atom() (string, error) {
 	c := p.src[p.pos]
 	switch c {
-	case '(':
-		p.pos++
-		if p.pos < len(p.src) && p.src[p.pos] == '?' {
-			rest := string(p.src[p.pos:])
-			switch {
-			case strings.HasPrefix(rest, "?:"):
-				p.pos += 2
-			case strings.HasPrefix(rest, "?P<") || strings.HasPrefix(rest, "?<") && !strings.HasPrefix(rest, "?<=") && !strings.HasPrefix(rest, "?<!"):
-				i := strings.IndexRune(rest, '>')
-				if i < 0 {
-					return "", p.errf("unterminated group name")
-				}
-				p.pos += utf8.RuneCountInString(rest[:i+1])
-			default:
-				return "", p.errf("lookaround and inline flags are not supported")
-			}
-		}
-		body, err := p.alt()
-		if err != nil {
-			return "", err
-		}
-		if p.pos >= len(p.src) || p.src[p.pos] != ')' {
-			return "", p.errf("missing )")
-		}
-		p.pos++
-		return "(" + body + ")", nil
 	case '[':
 		return p.class()
 	case '.':

@@ -734,7 +734,11 @@ func (c *schemaConv) number(s *jv, path string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return c.add(c.fresh("number"), "("+numRangeGBNF(lo, loEx, hi, hiEx)+") "+c.prim("space")), nil
+	body := numRangeGBNF(lo, loEx, hi, hiEx)
+	if body == "" {
+		return "", unsupported(path, "number range too narrow for 15 significant digits")
+	}
+	return c.add(c.fresh("number"), "("+body+") "+c.prim("space")), nil
 }
 
 // numBounds reads the bounds of a number schema. Bounds must be integers
@@ -773,15 +777,28 @@ func numBounds(s *jv, path string) (lo int64, loEx bool, hi int64, hiEx bool, er
 	return lo, loEx, hi, hiEx, nil
 }
 
-// Fraction parts for bounded numbers (no exponent).
-const (
-	anyFrac     = `("." [0-9]{1,16})?`
-	nonZeroFrac = `"." [0-9]{0,15} [1-9]`
-	zeroFrac    = `("." "0"{1,16})?`
-)
+// zeroFrac is the fraction part a bounded number may have at an
+// inclusive integer bound: zeros only.
+const zeroFrac = `("." "0"{1,16})?`
+
+// fracDigits is how many fraction digits a bounded number whose integer
+// part has k digits may have: 15 significant digits in all. Decimals of 15
+// significant digits stay distinct as float64, so a value that differs
+// from a bound never rounds onto it in a validator that parses numbers as
+// floats (4.9999999999999999 is 5.0, which "exclusiveMaximum": 5 refuses).
+func fracDigits(k int) int { return max(15-k, 0) }
+
+// anyFrac is an optional fraction of at most fd digits.
+func anyFrac(fd int) string {
+	if fd == 0 {
+		return ""
+	}
+	return fmt.Sprintf(` ("." [0-9]{1,%d})?`, fd)
+}
 
 // numRangeGBNF matches decimal numbers (no exponent) between lo and hi,
-// each bound inclusive unless its flag is set.
+// each bound inclusive unless its flag is set; "" when there are none
+// (an exclusive range too narrow for the digits allowed).
 func numRangeGBNF(lo int64, loEx bool, hi int64, hiEx bool) string {
 	var alts []string
 	if hi >= 0 {
@@ -806,22 +823,30 @@ func numRangeGBNF(lo int64, loEx bool, hi int64, hiEx bool) string {
 }
 
 // magRange returns alternatives matching non-negative decimals m with
-// a <= m <= b (strict where flagged), for integers 0 <= a <= b.
+// a <= m <= b (strict where flagged), for integers 0 <= a <= b, with at
+// most fracDigits fraction digits.
 func magRange(a int64, aEx bool, b int64, bEx bool) []string {
 	var alts []string
+	as := strconv.FormatInt(a, 10)
 	if a == b {
 		if !aEx && !bEx {
-			alts = append(alts, `"`+strconv.FormatInt(a, 10)+`" `+zeroFrac)
+			alts = append(alts, `"`+as+`" `+zeroFrac)
 		}
 		return alts
 	}
-	if aEx {
-		alts = append(alts, `"`+strconv.FormatInt(a, 10)+`" `+nonZeroFrac)
-	} else {
-		alts = append(alts, `"`+strconv.FormatInt(a, 10)+`" `+anyFrac)
+	fd := fracDigits(len(as))
+	switch {
+	case !aEx:
+		alts = append(alts, `"`+as+`"`+anyFrac(fd))
+	case fd > 0:
+		alts = append(alts, fmt.Sprintf(`"%s" "." [0-9]{0,%d} [1-9]`, as, fd-1))
 	}
-	if a+1 <= b-1 {
-		alts = append(alts, "("+posRange(a+1, b-1)+") "+anyFrac)
+	// Integer parts strictly inside, grouped by digit count.
+	for lo, hi := a+1, b-1; lo <= hi; {
+		k := len(strconv.FormatInt(lo, 10))
+		top := min(hi, pow10(k)-1)
+		alts = append(alts, "("+sameLenRange(strconv.FormatInt(lo, 10), strconv.FormatInt(top, 10))+")"+anyFrac(fracDigits(k)))
+		lo = top + 1
 	}
 	if !bEx {
 		alts = append(alts, `"`+strconv.FormatInt(b, 10)+`" `+zeroFrac)

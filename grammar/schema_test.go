@@ -1,9 +1,11 @@
 package grammar
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,13 +18,14 @@ func TestJSONFormat(t *testing.T) {
 		`{"nested": {"deep": {"deeper": []}}}`,
 		`{"esc": "q\"b\\s\/\b\f\n\r\tu\u00e9"}`, `{"utf8": "é€😀"}`,
 		"{\n  \"a\": 1,\n  \"b\": [\n    {}\n  ]\n}",
-		`{"n": -0.5E+12}`, `{"z": 0}`,
+		`{"n": -0.5E+12}`, `{"z": 0}`, `{"pair": "\ud83d\uDE00"}`,
 	}
 	invalid := []string{
 		``, `[]`, `"str"`, `1`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{a:1}`, `{"a":01}`,
 		`{"a":1.}`, `{"a":.5}`, `{"a":"\x"}`, "{\"a\":\"\x01\"}", `{"a":tru}`,
 		`{"a":1}}`, `{"a":[1,]}`, `{"a":+1}`, `{'a':1}`, `{"a":"\u12"}`,
-		`{"a":12345678901234567}`, // more than 16 integer digits
+		`{"a":12345678901234567}`,                                   // more than 16 integer digits
+		`{"a":"\ud83d"}`, `{"a":"\ude00\ud83d"}`, `{"a":"\ud83dx"}`, // lone surrogates are not text
 	}
 	for _, s := range valid {
 		if !matches(g, s) {
@@ -197,6 +200,29 @@ var schemaCases = []schemaCase{
 		schema:  `{"type":"object","properties":{"a\"b":{"type":"integer"},"c\\d":{"type":"integer"}},"additionalProperties":{"type":"null"}}`,
 		valid:   []string{`{"a\"b":1,"c\\d":2}`, `{"a\"b":1,"ab":null,"c\\":null}`},
 		invalid: []string{`{"a\"b":1,"a\"b":null}`, `{"c\\d":null}`},
+	},
+	// Regressions for bugs found while building the random-schema,
+	// random-logits checks (logits_test.go): instances the grammar
+	// accepted although invalid, and a supported pattern refused.
+	{
+		name:    "surrogate escapes come as pairs and count once",
+		schema:  `{"type":"string","minLength":2,"maxLength":2}`,
+		valid:   []string{`"\ud83d\ude00x"`, `"ab"`, `"\u00e9\uD83D\uDE00"`},
+		invalid: []string{`"\ud83d\ude00"`, `"abc"`, `"\ud83d\ude00\ud83d\ude00\ud83d\ude00"`},
+		strict:  []string{`"\ud83dx"`, `"\ude00\ud83d"`},
+	},
+	{
+		name:    "pattern ending in an escaped backslash before $",
+		schema:  `{"type":"string","pattern":"^a\\\\$"}`,
+		valid:   []string{`"a\\"`},
+		invalid: []string{`"a"`, `"a\\b"`, `"a$"`},
+	},
+	{
+		name:    "bounded numbers never round onto an exclusive bound",
+		schema:  `{"type":"number","exclusiveMinimum":-1,"exclusiveMaximum":5}`,
+		valid:   []string{`4.99999999999999`, `-0.99999999999999`, `0`, `4.5`},
+		invalid: []string{`5`, `-1`, `5.0`},
+		strict:  []string{`4.9999999999999999`, `-0.9999999999999999`, `4.999999999999999`},
 	},
 }
 
@@ -439,5 +465,46 @@ func TestNumberRange(t *testing.T) {
 				t.Fatalf("[%d(%v), %d(%v)] refuses %s", lo, loEx, hi, hiEx, s)
 			}
 		}
+	}
+}
+
+// TestPatternLanguage compares pattern grammars with Go's regexp on every
+// string of up to 5 characters over a small alphabet, for patterns that
+// repeat items which can be empty (x* with a nullable x would be a
+// left-recursive GBNF rule; the converter repeats x's non-empty part),
+// found by TestRandomSchemaLogits.
+func TestPatternLanguage(t *testing.T) {
+	patterns := []string{
+		`^(a?)*$`, `^(a*)+b$`, `^(a?b?)*c$`, `^((a|)x?)*$`, `^(a{0,2}){2,}$`, `^(?:a*|b)*$`,
+		`^(()|a)*$`, `^((a?)*)*$`, `^(a?){3}b*$`, `^(a?|b{0,1}c?)+x$`, `^(?:(a?)(b?))*c?$`,
+		`(a?)*x`, `^([ab]?c?)*?$`, `^(a??){2,}b$`,
+	}
+	alphabet := []string{"a", "b", "c", "x"}
+	var all []string
+	var grow func(s string, n int)
+	grow = func(s string, n int) {
+		all = append(all, s)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			grow(s+c, n-1)
+		}
+	}
+	grow("", 5)
+	for _, pat := range patterns {
+		t.Run(pat, func(t *testing.T) {
+			schema, _ := json.Marshal(map[string]any{"type": "string", "pattern": pat})
+			g, err := FromSchema(schema)
+			if err != nil {
+				t.Fatalf("FromSchema: %v", err)
+			}
+			re := regexp.MustCompile(pat)
+			for _, s := range all {
+				if got, want := matches(g, `"`+s+`"`), re.MatchString(s); got != want {
+					t.Fatalf("%q: grammar %v, regexp %v", s, got, want)
+				}
+			}
+		})
 	}
 }

@@ -18,7 +18,12 @@ import (
 // validator checks an instance against a JSON Schema, for the subset this
 // package supports. It is independent of the converter (it works on the
 // decoded values), so the tests can check the grammar against it.
-type validator struct{ root any }
+type validator struct {
+	root any
+	// dups maps the JSON pointer of each object of the instance being
+	// validated to the keys that appear in it more than once.
+	dups map[string][]string
+}
 
 func newValidator(schema string) (*validator, error) {
 	d := json.NewDecoder(strings.NewReader(schema))
@@ -30,37 +35,20 @@ func newValidator(schema string) (*validator, error) {
 	return &validator{root: root}, nil
 }
 
-// declared collects every name listed under "properties" in the schema.
-func declared(s any, out map[string]bool) {
-	switch x := s.(type) {
-	case map[string]any:
-		if p, ok := x["properties"].(map[string]any); ok {
-			for k := range p {
-				out[k] = true
-			}
-		}
-		for _, e := range x {
-			declared(e, out)
-		}
-	case []any:
-		for _, e := range x {
-			declared(e, out)
-		}
-	}
-}
-
 // validateText parses text as one JSON value and validates it. A key may
-// not repeat if it is a declared property name; repeats among additional
-// properties are a documented limit of context-free constraints.
+// not repeat in an object whose schema declares it under "properties";
+// repeats among additional properties are a documented limit of
+// context-free constraints.
 func (v *validator) validateText(text string) error {
 	if !json.Valid([]byte(text)) {
 		return fmt.Errorf("not valid JSON")
 	}
-	names := map[string]bool{}
-	declared(v.root, names)
-	if err := noDuplicateKeys([]byte(text), names); err != nil {
+	root, err := parseJV([]byte(text))
+	if err != nil {
 		return err
 	}
+	v.dups = map[string][]string{}
+	duplicateKeys(root, "#", v.dups)
 	d := json.NewDecoder(strings.NewReader(text))
 	d.UseNumber()
 	var inst any
@@ -70,31 +58,25 @@ func (v *validator) validateText(text string) error {
 	return v.validate(v.root, inst, "#")
 }
 
-func noDuplicateKeys(text []byte, names map[string]bool) error {
-	root, err := parseJV(text)
-	if err != nil {
-		return err
-	}
-	var walk func(*jv) error
-	walk = func(v *jv) error {
-		seen := map[string]bool{}
-		for i, k := range v.keys {
-			if seen[k] && names[k] {
-				return fmt.Errorf("duplicate key %q", k)
-			}
-			seen[k] = true
-			if err := walk(v.vals[i]); err != nil {
-				return err
-			}
+// ptrEscape escapes a key for a JSON pointer.
+func ptrEscape(k string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(k, "~", "~0"), "/", "~1")
+}
+
+// duplicateKeys records in out the repeated keys of every object in v
+// (at JSON pointer path), with the paths validate uses.
+func duplicateKeys(v *jv, path string, out map[string][]string) {
+	seen := map[string]bool{}
+	for i, k := range v.keys {
+		if seen[k] {
+			out[path] = append(out[path], k)
 		}
-		for _, e := range v.arr {
-			if err := walk(e); err != nil {
-				return err
-			}
-		}
-		return nil
+		seen[k] = true
+		duplicateKeys(v.vals[i], path+"/"+ptrEscape(k), out)
 	}
-	return walk(root)
+	for i, e := range v.arr {
+		duplicateKeys(e, path+"/"+strconv.Itoa(i), out)
+	}
 }
 
 func (v *validator) resolve(ref string) (any, error) {
@@ -311,11 +293,14 @@ func (v *validator) validate(s, inst any, path string) error {
 		}
 	case json.Number:
 		f, _ := x.Float64()
-		if b, ok := num(m["minimum"]); ok && f < b {
-			return fmt.Errorf("%s: %v < minimum %v", path, f, b)
+		// Draft 4: a boolean exclusiveMinimum/exclusiveMaximum makes
+		// minimum/maximum strict.
+		exMin, exMax := m["exclusiveMinimum"] == true, m["exclusiveMaximum"] == true
+		if b, ok := num(m["minimum"]); ok && (f < b || exMin && f == b) {
+			return fmt.Errorf("%s: %v < minimum %v (exclusive %v)", path, f, b, exMin)
 		}
-		if b, ok := num(m["maximum"]); ok && f > b {
-			return fmt.Errorf("%s: %v > maximum %v", path, f, b)
+		if b, ok := num(m["maximum"]); ok && (f > b || exMax && f == b) {
+			return fmt.Errorf("%s: %v > maximum %v (exclusive %v)", path, f, b, exMax)
 		}
 		if b, ok := num(m["exclusiveMinimum"]); ok && f <= b {
 			return fmt.Errorf("%s: %v <= exclusiveMinimum %v", path, f, b)
@@ -339,6 +324,11 @@ func (v *validator) validate(s, inst any, path string) error {
 		}
 	case map[string]any:
 		props, _ := m["properties"].(map[string]any)
+		for _, k := range v.dups[path] {
+			if _, ok := props[k]; ok {
+				return fmt.Errorf("%s: duplicate key %q, a declared property", path, k)
+			}
+		}
 		if req, ok := m["required"].([]any); ok {
 			for _, r := range req {
 				if _, ok := x[r.(string)]; !ok {
@@ -348,13 +338,13 @@ func (v *validator) validate(s, inst any, path string) error {
 		}
 		for k, val := range x {
 			if ps, ok := props[k]; ok {
-				if err := v.validate(ps, val, path+"/"+k); err != nil {
+				if err := v.validate(ps, val, path+"/"+ptrEscape(k)); err != nil {
 					return err
 				}
 				continue
 			}
 			if ap, ok := m["additionalProperties"]; ok {
-				if err := v.validate(ap, val, path+"/"+k); err != nil {
+				if err := v.validate(ap, val, path+"/"+ptrEscape(k)); err != nil {
 					return fmt.Errorf("%s: additional property %q: %w", path, k, err)
 				}
 			}
