@@ -95,6 +95,12 @@ type ChatCompletionRequest struct {
 	Grammar     string `json:"grammar"`
 	Logprobs    *bool  `json:"logprobs"`
 	TopLogprobs int    `json:"top_logprobs"`
+	// Preset names a prompt preset and PresetVars fills its
+	// placeholders: the Golem extension /api/chat takes, with the same
+	// meaning (the preset's parameters apply under the request's explicit
+	// ones; its system prompt unless the messages have one).
+	Preset     string            `json:"preset,omitempty"`
+	PresetVars map[string]string `json:"preset_vars,omitempty"`
 }
 
 // Usage counts tokens.

@@ -16,6 +16,7 @@ import (
 
 	"golem/api"
 	"golem/engine"
+	"golem/presets"
 	"golem/store"
 )
 
@@ -94,6 +95,37 @@ func openAIOptions(temperature, topP, freq, pres *float64, maxTokens *int, seed 
 		o["stop"] = stop
 	}
 	return o
+}
+
+// openAIPreset applies the request's preset (the "preset" extension, as on
+// /api/chat) to the converted messages and the options built from the
+// request. The preset's parameters go under the request's explicit
+// sampling fields but over the OpenAI defaults (temperature and top_p 1),
+// so an unset temperature takes the preset's.
+func openAIPreset(req *api.ChatCompletionRequest, msgs []api.Message, opts map[string]any) ([]api.Message, map[string]any, error) {
+	explicit := make(map[string]any, len(opts))
+	for k, v := range opts {
+		explicit[k] = v
+	}
+	if req.Temperature == nil {
+		delete(explicit, "temperature")
+	}
+	if req.TopP == nil {
+		delete(explicit, "top_p")
+	}
+	msgs, merged, err := presets.ForChat(req.Preset, req.PresetVars, msgs, explicit)
+	if err != nil {
+		return nil, nil, err
+	}
+	if merged == nil {
+		merged = map[string]any{}
+	}
+	for _, k := range []string{"temperature", "top_p"} {
+		if _, ok := merged[k]; !ok {
+			merged[k] = opts[k]
+		}
+	}
+	return msgs, merged, nil
 }
 
 // openAIContent flattens message content: a string, or text parts.
@@ -189,13 +221,6 @@ func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 	if req.MaxCompletionTokens != nil {
 		maxTokens = req.MaxCompletionTokens
 	}
-	rs, err := s.setup(req.Model, openAIOptions(req.Temperature, req.TopP, req.FrequencyPenalty, req.PresencePenalty, maxTokens, req.Seed, req.Stop),
-		responseFormatConstraint(req.ResponseFormat), gbnfConstraint("grammar", req.Grammar))
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	mi := rs.mi
 	var msgs []api.Message
 	for i, m := range req.Messages {
 		text, err := openAIContent(m.Content)
@@ -222,6 +247,20 @@ func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 		}
 		msgs = append(msgs, am)
 	}
+	opts := openAIOptions(req.Temperature, req.TopP, req.FrequencyPenalty, req.PresencePenalty, maxTokens, req.Seed, req.Stop)
+	if req.Preset != "" {
+		msgs, opts, err = openAIPreset(&req, msgs, opts)
+		if err != nil {
+			writeError(w, r, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
+	rs, err := s.setup(req.Model, opts, responseFormatConstraint(req.ResponseFormat), gbnfConstraint("grammar", req.Grammar))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	mi := rs.mi
 	if err := checkMessages(req.Model, msgs); err != nil {
 		s.fail(w, r, err)
 		return

@@ -1,5 +1,6 @@
 // The OpenAI-compatible API (/v1) through the real openai client:
-// chat.completions (streamed with include_usage, and not), completions,
+// chat.completions (streamed with include_usage, and not; the preset
+// extension), completions,
 // embeddings, models.list/retrieve, and its error classes.
 
 import assert from 'node:assert/strict';
@@ -75,6 +76,26 @@ describe('chat.completions (qwen2-tiny)', () => {
   test('streamed without include_usage: no usage chunk', async () => {
     const stream = await openai.chat.completions.create({ model: QWEN, messages, temperature: 0, max_tokens: 4, stream: true });
     for await (const chunk of stream) assert.ok(!chunk.usage, 'no usage');
+  });
+
+  test('preset extension as extra body fields: same prompt and greedy text as /api/chat', async () => {
+    // The SDK sends fields it does not know as they are (TypeScript
+    // users add them with a cast); preset and preset_vars are Golem's.
+    const vars = { persona: 'a patient physics teacher' };
+    const plain = await openai.chat.completions.create({ model: QWEN, messages, temperature: 0, max_tokens: 6 });
+    const r = await openai.chat.completions.create({ model: QWEN, messages, temperature: 0, max_tokens: 6, preset: 'role', preset_vars: vars });
+    const native = await ollama.chat({ model: QWEN, messages, preset: 'role', preset_vars: vars, options: { temperature: 0, num_predict: 6 } });
+    assert.ok(r.usage.prompt_tokens > plain.usage.prompt_tokens + 20, `the preset's system prompt is in the prompt (${r.usage.prompt_tokens} vs ${plain.usage.prompt_tokens} tokens)`);
+    assert.equal(r.usage.prompt_tokens, native.prompt_eval_count);
+    assert.equal(r.choices[0].message.content, native.message.content, 'explicit temperature 0 wins over the preset\'s');
+    await assert.rejects(
+      openai.chat.completions.create({ model: QWEN, messages, preset: 'no-such-preset' }),
+      (e) => e instanceof OpenAI.BadRequestError && /no-such-preset/.test(e.message),
+    );
+    await assert.rejects(
+      openai.chat.completions.create({ model: QWEN, messages, preset: 'role' }),
+      (e) => e instanceof OpenAI.BadRequestError && /persona/.test(e.message),
+    );
   });
 });
 
