@@ -2,11 +2,7 @@
 
 package tensor
 
-import (
-	"os"
-
-	"golang.org/x/sys/cpu"
-)
+import "golang.org/x/sys/cpu"
 
 // CPU features the amd64 kernels rely on, read once at start-up. hasAVX2
 // covers the whole AVX2 kernel set, which also uses FMA (float
@@ -16,15 +12,16 @@ var (
 	hasAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 	hasAVX512 = cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
 	hasVNNI   = cpu.X86.HasAVX512VNNI || cpu.X86.HasAVXVNNI
+	// hasVNNI512 is VPDPBUSD on zmm registers, hasVBMI byte permutes
+	// (VPERMB); the AVX-512 kernels need both.
+	hasVNNI512 = cpu.X86.HasAVX512VNNI
+	hasVBMI    = cpu.X86.HasAVX512VBMI
 )
 
 // simdDisabled reports whether GOLEM_NO_SIMD is set to a non-empty value
 // other than "0", which forces the portable Go kernels (for tests and for
 // bisecting a numerical difference to the assembly kernels).
-func simdDisabled() bool {
-	v := os.Getenv("GOLEM_NO_SIMD")
-	return v != "" && v != "0"
-}
+func simdDisabled() bool { return envSet("GOLEM_NO_SIMD") }
 
 // cpuFeatures lists the detected vector extensions relevant to the kernels.
 func cpuFeatures() []string {
@@ -40,6 +37,7 @@ func cpuFeatures() []string {
 	add(cpu.X86.HasAVX512F, "avx512f")
 	add(cpu.X86.HasAVX512BW, "avx512bw")
 	add(cpu.X86.HasAVX512VL, "avx512vl")
+	add(cpu.X86.HasAVX512VBMI, "avx512vbmi")
 	add(cpu.X86.HasAVX512VNNI, "avx512vnni")
 	add(cpu.X86.HasAVXVNNI, "avxvnni")
 	return f

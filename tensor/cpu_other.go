@@ -18,3 +18,6 @@ func cpuFeatures() []string { return nil }
 
 // simdActQuantizers is empty here; see dot_amd64.go.
 var simdActQuantizers = map[Type]func(src []float32, dst []byte){}
+
+// simd512Available reports whether the AVX-512 kernels can run: never here.
+func simd512Available() bool { return false }

@@ -3,6 +3,7 @@ package tensor
 import (
 	"encoding/binary"
 	"fmt"
+	"os"
 )
 
 // Dot products between one weight row and one activation row, computed the
@@ -380,11 +381,19 @@ func dotRows(t Type, w []byte, stride int, a []byte, n int, out []float32) {
 	}
 }
 
-// KernelSet names the dot-product kernels in use: "avx2" when the amd64
-// assembly kernels are active, "portable" otherwise (other architectures,
-// CPUs without AVX2/FMA/F16C, or GOLEM_NO_SIMD=1).
+// KernelSet names the dot-product kernels in use: "avx512vnni" when the
+// amd64 AVX-512 VNNI kernels are active (GOLEM_NO_AVX512=1 turns them
+// off), "avx2" for the AVX2 assembly kernels, "portable" otherwise (other
+// architectures, CPUs without AVX2/FMA/F16C, or GOLEM_NO_SIMD=1).
 func KernelSet() string { return simdName }
 
 // CPUFeatures lists the vector extensions detected on this CPU that the
 // kernels care about (empty off amd64), for diagnostics.
 func CPUFeatures() []string { return cpuFeatures() }
+
+// envSet reports whether the environment variable is set to a non-empty
+// value other than "0" (GOLEM_NO_SIMD, GOLEM_NO_AVX512).
+func envSet(name string) bool {
+	v := os.Getenv(name)
+	return v != "" && v != "0"
+}

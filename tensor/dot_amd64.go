@@ -10,16 +10,22 @@ import (
 // Assembly dot kernels for amd64 (dot_amd64.s), used when the CPU has
 // AVX2, FMA and F16C. Every type has a row kernel that dots rows weight
 // rows, stride bytes apart, with one activation row, looping over rows
-// inside the assembly so a matrix-vector product costs one call; Q4_0 and
-// Q8_0 also have four-row kernels that load each activation block once for
-// four weight rows, and Q4_0 an eight-row kernel. The Q4_0 multi-row
-// kernels prefetch the next group of rows: without it, the hardware
-// prefetcher does not follow four or eight short interleaved streams and
+// inside the assembly so a matrix-vector product costs one call; Q4_0,
+// Q5_0 and Q8_0 also have eight-, four- and two-row kernels that load each
+// activation block once for the group, reduce the rows' exact int32 block
+// sums into one vector, convert the rows' half-float scales with one
+// VCVTPH2PS and accumulate all rows with one FMA per block. The eight- and
+// four-row kernels prefetch the next group of rows: without it, the
+// hardware prefetcher does not follow eight short interleaved streams and
 // a large matrix streamed from memory at about a third of the rate of a
-// sequential read. All Q4_0 kernels compute the same per-row arithmetic
-// (exact int32 block sums, times dx·dy, accumulated block by block in one
-// float lane), so they agree bit for bit. The single-row kernels in
-// vecDots are the row kernels with rows = 1.
+// sequential read. For each of these types all kernels compute the same
+// per-row arithmetic (exact int32 block sums, times dx·dy, accumulated
+// block by block in one float lane), so they agree bit for bit. The
+// single-row kernels in vecDots are the row kernels with rows = 1.
+//
+// On CPUs with AVX-512 VNNI and VBMI, dot512_amd64.go adds eight-row
+// kernels for Q4_0, Q5_0, Q8_0 and IQ4_NL and a Q8_0 row kernel (all
+// bit-identical to these), and row kernels for Q4_K, Q5_K and Q6_K.
 //
 // Arguments: x is the first weight row, y the activation row, nb the
 // number of blocks per row (for F16 and F32, the number of elements, a
@@ -80,27 +86,45 @@ func dotQ4_0x2AVX2(x *byte, stride int, y *byte, nb int, out *float32)
 //go:noescape
 func dotQ8_0x4AVX2(x *byte, stride int, y *byte, nb int, out *float32)
 
+//go:noescape
+func dotQ8_0x8AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+
+//go:noescape
+func dotQ8_0x2AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+
+//go:noescape
+func dotQ5_0x8AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+
+//go:noescape
+func dotQ5_0x4AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+
+//go:noescape
+func dotQ5_0x2AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+
 // asmKernel describes one weight type's assembly kernels. The kernels are
-// called through a switch (asmRows, asmX4) rather than func values so the
-// compiler sees that out does not escape and the wrappers do not allocate.
+// called through a switch (asmRows, asmGroup) rather than func values so
+// the compiler sees that out does not escape and the wrappers do not
+// allocate.
 type asmKernel struct {
-	typ   Type // selects the kernels in asmRows and asmX4
-	x4    bool // has a four-row kernel
-	elems int  // elements per block
-	wsz   int  // weight bytes per block
-	asz   int  // activation bytes per block
+	typ Type // selects the kernels in asmRows and asmGroup
+	// groups lists the multi-row kernel sizes, largest first (e.g. 8, 4,
+	// 2); each must give results bit-identical to the row kernel.
+	groups []int
+	elems  int // elements per block
+	wsz    int // weight bytes per block
+	asz    int // activation bytes per block
 	// F16 and F32: the assembly takes an element count (a multiple of 32)
 	// and tail dots the remaining elements of each row in Go.
 	tail dotKernel
 }
 
 var asmKernels = map[Type]*asmKernel{
-	Q4_0:   {typ: Q4_0, x4: true, elems: 32, wsz: 18, asz: 34},
+	Q4_0:   {typ: Q4_0, groups: []int{8, 4, 2}, elems: 32, wsz: 18, asz: 34},
 	Q4_1:   {typ: Q4_1, elems: 32, wsz: 20, asz: 36},
-	Q5_0:   {typ: Q5_0, elems: 32, wsz: 22, asz: 34},
+	Q5_0:   {typ: Q5_0, groups: []int{8, 4, 2}, elems: 32, wsz: 22, asz: 34},
 	Q5_1:   {typ: Q5_1, elems: 32, wsz: 24, asz: 36},
-	Q8_0:   {typ: Q8_0, x4: true, elems: 32, wsz: 34, asz: 34},
-	IQ4_NL: {typ: IQ4_NL, elems: 32, wsz: 18, asz: 34},
+	Q8_0:   {typ: Q8_0, groups: []int{8, 4, 2}, elems: 32, wsz: 34, asz: 34},
+	IQ4_NL: {typ: IQ4_NL, groups: []int{8}, elems: 32, wsz: 18, asz: 34},
 	Q2_K:   {typ: Q2_K, elems: QK_K, wsz: 84, asz: 292},
 	Q3_K:   {typ: Q3_K, elems: QK_K, wsz: 110, asz: 292},
 	IQ4_XS: {typ: IQ4_XS, elems: QK_K, wsz: 136, asz: 292},
@@ -113,6 +137,9 @@ var asmKernels = map[Type]*asmKernel{
 
 // asmRows calls t's row kernel.
 func asmRows(t Type, x *byte, stride int, y *byte, nb int, out *float32, rows int) {
+	if use512 && asmRows512(t, x, stride, y, nb, out, rows) {
+		return
+	}
 	switch t {
 	case Q4_0:
 		dotQ4_0RowsAVX2(x, stride, y, nb, out, rows)
@@ -145,14 +172,44 @@ func asmRows(t Type, x *byte, stride int, y *byte, nb int, out *float32, rows in
 	}
 }
 
-// asmX4 calls t's four-row kernel.
-func asmX4(t Type, x *byte, stride int, y *byte, nb int, out *float32) {
+// asmGroup calls t's g-row kernel (g one of asmKernels[t].groups) and
+// reports whether the active kernel set has one.
+func asmGroup(t Type, g int, x *byte, stride int, y *byte, nb int, out *float32) bool {
+	if use512 && asmGroup512(t, g, x, stride, y, nb, out) {
+		return true
+	}
 	switch t {
 	case Q4_0:
-		dotQ4_0x4AVX2(x, stride, y, nb, out)
+		switch g {
+		case 8:
+			dotQ4_0x8AVX2(x, stride, y, nb, out)
+		case 4:
+			dotQ4_0x4AVX2(x, stride, y, nb, out)
+		case 2:
+			dotQ4_0x2AVX2(x, stride, y, nb, out)
+		}
 	case Q8_0:
-		dotQ8_0x4AVX2(x, stride, y, nb, out)
+		switch g {
+		case 8:
+			dotQ8_0x8AVX2(x, stride, y, nb, out)
+		case 4:
+			dotQ8_0x4AVX2(x, stride, y, nb, out)
+		case 2:
+			dotQ8_0x2AVX2(x, stride, y, nb, out)
+		}
+	case Q5_0:
+		switch g {
+		case 8:
+			dotQ5_0x8AVX2(x, stride, y, nb, out)
+		case 4:
+			dotQ5_0x4AVX2(x, stride, y, nb, out)
+		case 2:
+			dotQ5_0x2AVX2(x, stride, y, nb, out)
+		}
+	default:
+		return false
 	}
+	return true
 }
 
 // dotRows is a rowsKernel: it sets out[r] to the dot product of the n
@@ -174,19 +231,9 @@ func (k *asmKernel) dotRows(w []byte, stride int, a []byte, n int, out []float32
 			cnt = m
 		}
 		r := 0
-		if k.typ == Q4_0 { // eight-row kernel, then four, two, one
-			for ; r+8 <= rows; r += 8 {
-				dotQ4_0x8AVX2(&w[r*stride], stride, &a[0], cnt, &out[r])
-			}
-		}
-		if k.x4 {
-			for ; r+4 <= rows; r += 4 {
-				asmX4(k.typ, &w[r*stride], stride, &a[0], cnt, &out[r])
-			}
-		}
-		if k.typ == Q4_0 {
-			for ; r+2 <= rows; r += 2 {
-				dotQ4_0x2AVX2(&w[r*stride], stride, &a[0], cnt, &out[r])
+		for _, g := range k.groups { // e.g. eight-row kernel, then four, two
+			for r+g <= rows && asmGroup(k.typ, g, &w[r*stride], stride, &a[0], cnt, &out[r]) {
+				r += g
 			}
 		}
 		if r < rows {
@@ -245,7 +292,7 @@ func dotQ8_0Fast(w, a []byte, n int) float32 {
 	var out float32
 	if nb := n / 32; nb > 0 {
 		_, _ = w[34*nb-1], a[34*nb-1]
-		dotQ8_0RowsAVX2(&w[0], 0, &a[0], nb, &out, 1)
+		asmRows(Q8_0, &w[0], 0, &a[0], nb, &out, 1)
 	}
 	return out
 }
@@ -290,7 +337,7 @@ func dotQ4_KFast(w, a []byte, n int) float32 {
 	var out float32
 	if nb := n / QK_K; nb > 0 {
 		_, _ = w[144*nb-1], a[292*nb-1]
-		dotQ4_KRowsAVX2(&w[0], 0, &a[0], nb, &out, 1)
+		asmRows(Q4_K, &w[0], 0, &a[0], nb, &out, 1)
 	}
 	return out
 }
@@ -299,7 +346,7 @@ func dotQ5_KFast(w, a []byte, n int) float32 {
 	var out float32
 	if nb := n / QK_K; nb > 0 {
 		_, _ = w[176*nb-1], a[292*nb-1]
-		dotQ5_KRowsAVX2(&w[0], 0, &a[0], nb, &out, 1)
+		asmRows(Q5_K, &w[0], 0, &a[0], nb, &out, 1)
 	}
 	return out
 }
@@ -308,7 +355,7 @@ func dotQ6_KFast(w, a []byte, n int) float32 {
 	var out float32
 	if nb := n / QK_K; nb > 0 {
 		_, _ = w[210*nb-1], a[292*nb-1]
-		dotQ6_KRowsAVX2(&w[0], 0, &a[0], nb, &out, 1)
+		asmRows(Q6_K, &w[0], 0, &a[0], nb, &out, 1)
 	}
 	return out
 }
@@ -370,6 +417,9 @@ func init() {
 		return
 	}
 	simdName = "avx2"
+	if use512 {
+		simdName = "avx512vnni"
+	}
 	for t, k := range simdKernels {
 		vd := vecDots[t]
 		vd.dot = k

@@ -44,44 +44,6 @@
 	VCVTPH2PS    t, r \
 	VMULPS       Y15, r, r
 
-// func dotQ8_0RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
-//
-// Q8_0 weights by Q8_0: sign trick, VPMADDUBSW, VPMADDWD, scale dx·dy.
-TEXT ·dotQ8_0RowsAVX2(SB), NOSPLIT, $0-48
-	MOVQ out+32(FP), R12
-	MOVQ rows+40(FP), R13
-	ONES16(Y14)
-
-q8_0row:
-	MOVQ x+0(FP), SI
-	MOVQ y+16(FP), DI
-	MOVQ nb+24(FP), CX
-	VXORPS Y0, Y0, Y0
-
-q80loop:
-	VMOVDQU    2(SI), Y1
-	VMOVDQU    2(DI), Y2
-	VPSIGNB    Y1, Y2, Y2
-	VPABSB     Y1, Y1
-	VPMADDUBSW Y2, Y1, Y3
-	VPMADDWD   Y14, Y3, Y3
-	VCVTDQ2PS  Y3, Y3
-	Q8_SCALE((SI), (DI), Y4, X4)
-	VFMADD231PS Y4, Y3, Y0
-	ADDQ $34, SI
-	ADDQ $34, DI
-	DECQ CX
-	JNZ  q80loop
-	HSUM_Y0
-	VMOVSS X0, (R12)
-	ADDQ   $4, R12
-	MOVQ   stride+8(FP), AX
-	ADDQ   AX, x+0(FP)
-	DECQ   R13
-	JNZ    q8_0row
-	VZEROUPPER
-	RET
-
 // func dotQ4_0RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
 //
 // Q4_0 weights by Q8_0: nibbles used unsigned (0..15) in VPMADDUBSW and the
@@ -791,99 +753,6 @@ q4_0x2loop:
 	VZEROUPPER
 	RET
 
-// func dotQ8_0x4AVX2(x *byte, stride int, y *byte, nb int, out *float32)
-//
-// Four weight rows (x, x+stride, x+2·stride, x+3·stride) against one Q8_0
-// activation row: each activation block is loaded and its scale converted
-// once for the four rows. Writes out[0..3].
-TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-40
-	MOVQ x+0(FP), SI
-	MOVQ stride+8(FP), DX
-	MOVQ y+16(FP), DI
-	MOVQ nb+24(FP), CX
-	LEAQ (SI)(DX*1), R8
-	LEAQ (R8)(DX*1), R9
-	LEAQ (R9)(DX*1), R10
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	ONES16(Y14)
-
-q8_0x4loop:
-	VMOVDQU   2(DI), Y4      // activation quants
-	MOVWLZX   (DI), AX
-	VMOVD     AX, X11
-	VCVTPH2PS X11, X11       // dy
-	VMOVDQU     2(SI), Y5
-	VPSIGNB      Y5, Y4, Y6
-	VPABSB       Y5, Y5
-	VPMADDUBSW   Y6, Y5, Y5
-	VPMADDWD     Y14, Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	MOVWLZX      (SI), AX
-	VMOVD        AX, X7
-	VCVTPH2PS    X7, X7
-	VMULSS       X11, X7, X7
-	VBROADCASTSS X7, Y7
-	VFMADD231PS  Y7, Y5, Y0
-	VMOVDQU     2(R8), Y5
-	VPSIGNB      Y5, Y4, Y6
-	VPABSB       Y5, Y5
-	VPMADDUBSW   Y6, Y5, Y5
-	VPMADDWD     Y14, Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	MOVWLZX      (R8), AX
-	VMOVD        AX, X7
-	VCVTPH2PS    X7, X7
-	VMULSS       X11, X7, X7
-	VBROADCASTSS X7, Y7
-	VFMADD231PS  Y7, Y5, Y1
-	VMOVDQU     2(R9), Y5
-	VPSIGNB      Y5, Y4, Y6
-	VPABSB       Y5, Y5
-	VPMADDUBSW   Y6, Y5, Y5
-	VPMADDWD     Y14, Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	MOVWLZX      (R9), AX
-	VMOVD        AX, X7
-	VCVTPH2PS    X7, X7
-	VMULSS       X11, X7, X7
-	VBROADCASTSS X7, Y7
-	VFMADD231PS  Y7, Y5, Y2
-	VMOVDQU     2(R10), Y5
-	VPSIGNB      Y5, Y4, Y6
-	VPABSB       Y5, Y5
-	VPMADDUBSW   Y6, Y5, Y5
-	VPMADDWD     Y14, Y5, Y5
-	VCVTDQ2PS    Y5, Y5
-	MOVWLZX      (R10), AX
-	VMOVD        AX, X7
-	VCVTPH2PS    X7, X7
-	VMULSS       X11, X7, X7
-	VBROADCASTSS X7, Y7
-	VFMADD231PS  Y7, Y5, Y3
-	ADDQ $34, SI
-	ADDQ $34, R8
-	ADDQ $34, R9
-	ADDQ $34, R10
-	ADDQ $34, DI
-	DECQ CX
-	JNZ  q8_0x4loop
-
-	MOVQ out+32(FP), DX
-	HSUM(Y0, X0, X8)
-	HSUM(Y1, X1, X8)
-	HSUM(Y2, X2, X8)
-	HSUM(Y3, X3, X8)
-	VZEROUPPER
-	MOVSS X0, (DX)
-	MOVSS X1, 4(DX)
-	MOVSS X2, 8(DX)
-	MOVSS X3, 12(DX)
-	RET
-
-
 // func dotQ5_KRowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
 //
 // As dotQ4_KRowsAVX2, with the fifth bit of each quant taken from qh (bit j
@@ -1065,60 +934,6 @@ DATA iq4nl<>+0(SB)/8, $0xf6eaddcfbfad9881
 DATA iq4nl<>+8(SB)/8, $0x7159453526190d01
 GLOBL iq4nl<>(SB), RODATA|NOPTR, $16
 
-// func dotQ5_0RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
-//
-// Q5_0 weights (fifth bits in a 32-bit mask) by Q8_0: quants -16..15 made
-// signed by or-ing 0xf0 where the bit is clear.
-TEXT ·dotQ5_0RowsAVX2(SB), NOSPLIT, $0-48
-	MOVQ out+32(FP), R12
-	MOVQ rows+40(FP), R13
-	ONES16(Y14)
-	BCAST32($0x0f0f0f0f, AX, Y13)
-	VMOVDQU nibshift<>(SB), Y11
-	VMOVDQU bitshuf<>(SB), Y10
-	VMOVDQU bitmask<>(SB), Y9
-	VPCMPEQB Y8, Y8, Y8
-	BCAST32($0xf0f0f0f0, AX, Y12)
-
-q5_0row:
-	MOVQ x+0(FP), SI
-	MOVQ y+16(FP), DI
-	MOVQ nb+24(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y7, Y7, Y7
-
-q5_0loop:
-	VBROADCASTI128 6(SI), Y1
-	VPSRLVD        Y11, Y1, Y1
-	VPAND          Y13, Y1, Y1
-	VPBROADCASTD 2(SI), Y2
-	VPSHUFB      Y10, Y2, Y2
-	VPOR         Y9, Y2, Y2
-	VPCMPEQB     Y8, Y2, Y2
-	VPANDN      Y12, Y2, Y2
-	VPOR        Y2, Y1, Y1
-	VMOVDQU     2(DI), Y2
-	VPSIGNB     Y1, Y2, Y2
-	VPABSB      Y1, Y1
-	VPMADDUBSW  Y2, Y1, Y3
-	VPMADDWD    Y14, Y3, Y3
-	VCVTDQ2PS   Y3, Y3
-	Q8_SCALE((SI), (DI), Y4, X4)
-	VFMADD231PS Y4, Y3, Y0
-	ADDQ $22, SI
-	ADDQ $34, DI
-	DECQ CX
-	JNZ  q5_0loop
-	HSUM_Y0
-	VMOVSS X0, (R12)
-	ADDQ   $4, R12
-	MOVQ   stride+8(FP), AX
-	ADDQ   AX, x+0(FP)
-	DECQ   R13
-	JNZ    q5_0row
-	VZEROUPPER
-	RET
-
 // func dotQ4_1RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
 //
 // Q4_1 weights by Q8_1: d_x·d_y·Σq·y per block plus m_x·s_y.
@@ -1230,24 +1045,22 @@ q5_1loop:
 
 // func dotIQ4_NLRowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
 //
-// IQ4_NL weights by Q8_0: nibbles looked up in the value table with VPSHUFB.
+// IQ4_NL weights by Q8_0: nibbles looked up in the value table with
+// VPSHUFB; per block the exact int32 sum, then acc = fma(sum, dx·dy, acc)
+// (the arithmetic of the AVX-512 eight-row kernel, which is bit-identical).
 TEXT ·dotIQ4_NLRowsAVX2(SB), NOSPLIT, $0-48
 	MOVQ out+32(FP), R12
 	MOVQ rows+40(FP), R13
 	ONES16(Y14)
 	BCAST32($0x0f0f0f0f, AX, Y13)
 	VMOVDQU nibshift<>(SB), Y11
-	VMOVDQU bitshuf<>(SB), Y10
-	VMOVDQU bitmask<>(SB), Y9
-	VPCMPEQB Y8, Y8, Y8
 	VBROADCASTI128 iq4nl<>(SB), Y12
 
 iq4_nlrow:
 	MOVQ x+0(FP), SI
 	MOVQ y+16(FP), DI
 	MOVQ nb+24(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y7, Y7, Y7
+	VXORPS X0, X0, X0
 
 iq4_nlloop:
 	VBROADCASTI128 2(SI), Y1
@@ -1259,14 +1072,23 @@ iq4_nlloop:
 	VPABSB      Y1, Y1
 	VPMADDUBSW  Y2, Y1, Y3
 	VPMADDWD    Y14, Y3, Y3
-	VCVTDQ2PS   Y3, Y3
-	Q8_SCALE((SI), (DI), Y4, X4)
-	VFMADD231PS Y4, Y3, Y0
+	VEXTRACTI128 $1, Y3, X2
+	VPADDD       X2, X3, X3
+	VPSHUFD      $0x4e, X3, X2
+	VPADDD       X2, X3, X3
+	VPSHUFD      $0xb1, X3, X2
+	VPADDD       X2, X3, X3 // exact block sum
+	VCVTDQ2PS    X3, X3
+	VPBROADCASTW (SI), X2
+	VPBROADCASTW (DI), X4
+	VCVTPH2PS    X2, X2
+	VCVTPH2PS    X4, X4
+	VMULSS       X4, X2, X2
+	VFMADD231SS  X2, X3, X0
 	ADDQ $18, SI
 	ADDQ $34, DI
 	DECQ CX
 	JNZ  iq4_nlloop
-	HSUM_Y0
 	VMOVSS X0, (R12)
 	ADDQ   $4, R12
 	MOVQ   stride+8(FP), AX
@@ -1749,5 +1571,439 @@ q2_kloop:
 	ADDQ   AX, x+0(FP)
 	DECQ   R13
 	JNZ    q2_krow
+	VZEROUPPER
+	RET
+
+// Q8_0 kernels. Every one computes, per row and block, the exact int32
+// sum of the 32 quant products, then acc = fma(sum, dx·dy, acc) block by
+// block in one float lane per row, so the one-, two-, four- and eight-row
+// kernels agree bit for bit. The multi-row kernels convert the rows'
+// weight scales in one VCVTPH2PS and prefetch the next group of rows
+// (assumed to follow contiguously, as in a weight matrix).
+
+// Q80ROW(src, r) sets the eight int32 lanes of r to partial sums of w·y
+// for the Q8_0 block whose quants start at src, against the activation
+// quants in Y4 (sign trick: |w| × y·sign(w)); Y14 holds int16 ones.
+// Clobbers Y15.
+#define Q80ROW(src, r) \
+	VMOVDQU    src, r \
+	VPSIGNB    r, Y4, Y15 \
+	VPABSB     r, r \
+	VPMADDUBSW Y15, r, r \
+	VPMADDWD   Y14, r, r
+
+// func dotQ8_0RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+TEXT ·dotQ8_0RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	ONES16(Y14)
+
+q8_0row:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS X0, X0, X0
+
+q80loop:
+	VMOVDQU      2(DI), Y4
+	Q80ROW(2(SI), Y1)
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD       X2, X1, X1
+	VPSHUFD      $0x4e, X1, X2
+	VPADDD       X2, X1, X1
+	VPSHUFD      $0xb1, X1, X2
+	VPADDD       X2, X1, X1 // exact block sum
+	VCVTDQ2PS    X1, X1
+	VPBROADCASTW (SI), X2
+	VPBROADCASTW (DI), X3
+	VCVTPH2PS    X2, X2
+	VCVTPH2PS    X3, X3
+	VMULSS       X3, X2, X2
+	VFMADD231SS  X2, X1, X0
+	ADDQ $34, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q80loop
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    q8_0row
+	VZEROUPPER
+	RET
+
+// func dotQ8_0x2AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+TEXT ·dotQ8_0x2AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS X0, X0, X0
+	ONES16(Y14)
+
+q8_0x2loop:
+	VMOVDQU      2(DI), Y4
+	VPBROADCASTW (DI), X11
+	VCVTPH2PS    X11, X11
+	Q80ROW(2(SI), Y1)
+	Q80ROW(2(SI)(DX*1), Y2)
+	VPHADDD      Y2, Y1, Y1 // per lane: r0 r0 r1 r1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD       X2, X1, X1
+	VPHADDD      X1, X1, X1 // [r0 r1 r0 r1] exact block sums
+	VCVTDQ2PS    X1, X1
+	VMOVD        (SI), X6
+	VPINSRW      $1, (SI)(DX*1), X6, X6
+	VCVTPH2PS    X6, X6
+	VMULPS       X11, X6, X6
+	VFMADD231PS  X6, X1, X0
+	ADDQ $34, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q8_0x2loop
+
+	MOVQ  out+32(FP), DX
+	VMOVQ X0, (DX)
+	VZEROUPPER
+	RET
+
+// func dotQ8_0x4AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	LEAQ (SI)(DX*2), R8
+	LEAQ (R8)(DX*2), R9 // next four rows, prefetched 136 bytes a block
+	VXORPS X0, X0, X0
+	ONES16(Y14)
+
+q8_0x4loop:
+	PREFETCHT0   (R9)
+	PREFETCHT0   64(R9)
+	PREFETCHT0   128(R9)
+	VMOVDQU      2(DI), Y4
+	VPBROADCASTW (DI), X11
+	VCVTPH2PS    X11, X11
+	Q80ROW(2(SI), Y1)
+	Q80ROW(2(SI)(DX*1), Y2)
+	Q80ROW(2(R8), Y3)
+	Q80ROW(2(R8)(DX*1), Y5)
+	VPHADDD      Y2, Y1, Y1
+	VPHADDD      Y5, Y3, Y3
+	VPHADDD      Y3, Y1, Y1 // [r0 r1 r2 r3] per 128-bit lane
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD       X2, X1, X1 // exact block sums of the four rows
+	VCVTDQ2PS    X1, X1
+	VMOVD        (SI), X6
+	VPINSRW      $1, (SI)(DX*1), X6, X6
+	VPINSRW      $2, (R8), X6, X6
+	VPINSRW      $3, (R8)(DX*1), X6, X6
+	VCVTPH2PS    X6, X6
+	VMULPS       X11, X6, X6
+	VFMADD231PS  X6, X1, X0
+	ADDQ $34, SI
+	ADDQ $34, R8
+	ADDQ $136, R9
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q8_0x4loop
+
+	MOVQ    out+32(FP), DX
+	VMOVUPS X0, (DX)
+	VZEROUPPER
+	RET
+
+// func dotQ8_0x8AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+TEXT ·dotQ8_0x8AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	LEAQ (SI)(DX*2), R8
+	LEAQ (R8)(DX*2), R10
+	LEAQ (R10)(DX*2), R11
+	LEAQ (R11)(DX*2), R9 // next eight rows, prefetched 272 bytes a block
+	VXORPS Y0, Y0, Y0
+	ONES16(Y14)
+
+q8_0x8loop:
+	PREFETCHT0   (R9)
+	PREFETCHT0   64(R9)
+	PREFETCHT0   128(R9)
+	PREFETCHT0   192(R9)
+	PREFETCHT0   256(R9)
+	VMOVDQU      2(DI), Y4
+	VPBROADCASTW (DI), Y11
+	VCVTPH2PS    X11, Y11 // dy in eight lanes
+	Q80ROW(2(SI), Y1)
+	Q80ROW(2(SI)(DX*1), Y2)
+	Q80ROW(2(R8), Y3)
+	Q80ROW(2(R8)(DX*1), Y5)
+	Q80ROW(2(R10), Y6)
+	Q80ROW(2(R10)(DX*1), Y7)
+	Q80ROW(2(R11), Y8)
+	Q80ROW(2(R11)(DX*1), Y9)
+	VPHADDD      Y2, Y1, Y1
+	VPHADDD      Y5, Y3, Y3
+	VPHADDD      Y3, Y1, Y1 // rows 0-3 per 128-bit lane
+	VPHADDD      Y7, Y6, Y6
+	VPHADDD      Y9, Y8, Y8
+	VPHADDD      Y8, Y6, Y6 // rows 4-7
+	VPERM2I128   $0x20, Y6, Y1, Y2
+	VPERM2I128   $0x31, Y6, Y1, Y3
+	VPADDD       Y3, Y2, Y2 // exact block sums of rows 0-7
+	VCVTDQ2PS    Y2, Y2
+	VMOVD        (SI), X7
+	VPINSRW      $1, (SI)(DX*1), X7, X7
+	VPINSRW      $2, (R8), X7, X7
+	VPINSRW      $3, (R8)(DX*1), X7, X7
+	VPINSRW      $4, (R10), X7, X7
+	VPINSRW      $5, (R10)(DX*1), X7, X7
+	VPINSRW      $6, (R11), X7, X7
+	VPINSRW      $7, (R11)(DX*1), X7, X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y11, Y7, Y7
+	VFMADD231PS  Y7, Y2, Y0
+	ADDQ $34, SI
+	ADDQ $34, R8
+	ADDQ $34, R10
+	ADDQ $34, R11
+	ADDQ $272, R9
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q8_0x8loop
+
+	MOVQ    out+32(FP), DX
+	VMOVUPS Y0, (DX)
+	VZEROUPPER
+	RET
+
+// Q5_0 kernels: the same scheme as Q8_0's (exact int32 sum per row and
+// block, then acc = fma(sum, dx·dy, acc) block by block), so the one-,
+// two-, four- and eight-row kernels agree bit for bit. Quants are used
+// unsigned (0..31: nibble | 16·fifth bit) in VPMADDUBSW and the -16 offset
+// is subtracted as VPMADDUBSW(16, y), shared by the rows.
+
+// Q50ROW(qs, qh, r) sets the eight int32 lanes of r to partial sums of
+// (q-16)·y for the Q5_0 block whose quants are at qs and fifth bits at qh, against the activation quants in Y4
+// whose 16·y pair sums are in Y9. Y13 = 0x0f bytes, Y12 = 0x10 bytes,
+// Y11 = all ones, Y14 = int16 ones; clobbers Y15.
+#define Q50ROW(qs, qh, r) \
+	VBROADCASTI128 qs, r \
+	VPSRLVD        nibshift<>(SB), r, r \
+	VPAND          Y13, r, r \
+	VPBROADCASTD   qh, Y15 \
+	VPSHUFB        bitshuf<>(SB), Y15, Y15 \
+	VPOR           bitmask<>(SB), Y15, Y15 \
+	VPCMPEQB       Y11, Y15, Y15 \
+	VPAND          Y12, Y15, Y15 \
+	VPOR           Y15, r, r \
+	VPMADDUBSW     Y4, r, r \
+	VPSUBW         Y9, r, r \
+	VPMADDWD       Y14, r, r
+
+// Q50SETUP loads the constants Q50ROW uses.
+#define Q50SETUP \
+	ONES16(Y14) \
+	BCAST32($0x0f0f0f0f, AX, Y13) \
+	BCAST32($0x10101010, AX, Y12) \
+	VPCMPEQB Y11, Y11, Y11
+
+// Q50ACT loads the activation block at DI into Y4 and its 16·y pair sums
+// into Y9.
+#define Q50ACT \
+	VMOVDQU    2(DI), Y4 \
+	VPMADDUBSW Y4, Y12, Y9
+
+// func dotQ5_0RowsAVX2(x *byte, stride int, y *byte, nb int, out *float32, rows int)
+TEXT ·dotQ5_0RowsAVX2(SB), NOSPLIT, $0-48
+	MOVQ out+32(FP), R12
+	MOVQ rows+40(FP), R13
+	Q50SETUP
+
+q5_0row:
+	MOVQ x+0(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	VXORPS X0, X0, X0
+
+q5_0loop:
+	Q50ACT
+	Q50ROW(6(SI), 2(SI), Y1)
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD       X2, X1, X1
+	VPSHUFD      $0x4e, X1, X2
+	VPADDD       X2, X1, X1
+	VPSHUFD      $0xb1, X1, X2
+	VPADDD       X2, X1, X1 // exact block sum
+	VCVTDQ2PS    X1, X1
+	VPBROADCASTW (SI), X2
+	VPBROADCASTW (DI), X3
+	VCVTPH2PS    X2, X2
+	VCVTPH2PS    X3, X3
+	VMULSS       X3, X2, X2
+	VFMADD231SS  X2, X1, X0
+	ADDQ $22, SI
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q5_0loop
+	VMOVSS X0, (R12)
+	ADDQ   $4, R12
+	MOVQ   stride+8(FP), AX
+	ADDQ   AX, x+0(FP)
+	DECQ   R13
+	JNZ    q5_0row
+	VZEROUPPER
+	RET
+
+// func dotQ5_0x2AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+TEXT ·dotQ5_0x2AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	LEAQ (SI)(DX*1), R8
+	VXORPS X0, X0, X0
+	Q50SETUP
+
+q5_0x2loop:
+	Q50ACT
+	Q50ROW(6(SI), 2(SI), Y1)
+	Q50ROW(6(R8), 2(R8), Y2)
+	VPHADDD      Y2, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD       X2, X1, X1
+	VPHADDD      X1, X1, X1 // [r0 r1 r0 r1] exact block sums
+	VCVTDQ2PS    X1, X1
+	VPBROADCASTW (DI), X10
+	VCVTPH2PS    X10, X10
+	VMOVD        (SI), X6
+	VPINSRW      $1, (R8), X6, X6
+	VCVTPH2PS    X6, X6
+	VMULPS       X10, X6, X6
+	VFMADD231PS  X6, X1, X0
+	ADDQ $22, SI
+	ADDQ $22, R8
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q5_0x2loop
+
+	MOVQ  out+32(FP), DX
+	VMOVQ X0, (DX)
+	VZEROUPPER
+	RET
+
+// func dotQ5_0x4AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+TEXT ·dotQ5_0x4AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	LEAQ (SI)(DX*1), R8
+	LEAQ (R8)(DX*1), R10
+	LEAQ (R10)(DX*1), R11
+	LEAQ (R11)(DX*1), R9 // next four rows, prefetched 88 bytes a block
+	VXORPS X0, X0, X0
+	Q50SETUP
+
+q5_0x4loop:
+	PREFETCHT0   (R9)
+	PREFETCHT0   64(R9)
+	Q50ACT
+	Q50ROW(6(SI), 2(SI), Y1)
+	Q50ROW(6(R8), 2(R8), Y2)
+	Q50ROW(6(R10), 2(R10), Y3)
+	Q50ROW(6(R11), 2(R11), Y5)
+	VPHADDD      Y2, Y1, Y1
+	VPHADDD      Y5, Y3, Y3
+	VPHADDD      Y3, Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPADDD       X2, X1, X1 // exact block sums of the four rows
+	VCVTDQ2PS    X1, X1
+	VPBROADCASTW (DI), X10
+	VCVTPH2PS    X10, X10
+	VMOVD        (SI), X6
+	VPINSRW      $1, (R8), X6, X6
+	VPINSRW      $2, (R10), X6, X6
+	VPINSRW      $3, (R11), X6, X6
+	VCVTPH2PS    X6, X6
+	VMULPS       X10, X6, X6
+	VFMADD231PS  X6, X1, X0
+	ADDQ $22, SI
+	ADDQ $22, R8
+	ADDQ $22, R10
+	ADDQ $22, R11
+	ADDQ $88, R9
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q5_0x4loop
+
+	MOVQ    out+32(FP), DX
+	VMOVUPS X0, (DX)
+	VZEROUPPER
+	RET
+
+// func dotQ5_0x8AVX2(x *byte, stride int, y *byte, nb int, out *float32)
+TEXT ·dotQ5_0x8AVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), SI
+	MOVQ stride+8(FP), DX
+	MOVQ y+16(FP), DI
+	MOVQ nb+24(FP), CX
+	LEAQ (SI)(DX*2), R8
+	LEAQ (R8)(DX*2), R10
+	LEAQ (R10)(DX*2), R11
+	LEAQ (R11)(DX*2), R9 // next eight rows, prefetched 176 bytes a block
+	VXORPS Y0, Y0, Y0
+	Q50SETUP
+
+q5_0x8loop:
+	PREFETCHT0   (R9)
+	PREFETCHT0   64(R9)
+	PREFETCHT0   128(R9)
+	Q50ACT
+	Q50ROW(6(SI), 2(SI), Y1)
+	Q50ROW(6(SI)(DX*1), 2(SI)(DX*1), Y2)
+	Q50ROW(6(R8), 2(R8), Y3)
+	Q50ROW(6(R8)(DX*1), 2(R8)(DX*1), Y5)
+	Q50ROW(6(R10), 2(R10), Y6)
+	Q50ROW(6(R10)(DX*1), 2(R10)(DX*1), Y7)
+	Q50ROW(6(R11), 2(R11), Y8)
+	Q50ROW(6(R11)(DX*1), 2(R11)(DX*1), Y10)
+	VPHADDD      Y2, Y1, Y1
+	VPHADDD      Y5, Y3, Y3
+	VPHADDD      Y3, Y1, Y1 // rows 0-3 per 128-bit lane
+	VPHADDD      Y7, Y6, Y6
+	VPHADDD      Y10, Y8, Y8
+	VPHADDD      Y8, Y6, Y6 // rows 4-7
+	VPERM2I128   $0x20, Y6, Y1, Y2
+	VPERM2I128   $0x31, Y6, Y1, Y3
+	VPADDD       Y3, Y2, Y2 // exact block sums of rows 0-7
+	VCVTDQ2PS    Y2, Y2
+	VPBROADCASTW (DI), Y10
+	VCVTPH2PS    X10, Y10 // dy in eight lanes
+	VMOVD        (SI), X7
+	VPINSRW      $1, (SI)(DX*1), X7, X7
+	VPINSRW      $2, (R8), X7, X7
+	VPINSRW      $3, (R8)(DX*1), X7, X7
+	VPINSRW      $4, (R10), X7, X7
+	VPINSRW      $5, (R10)(DX*1), X7, X7
+	VPINSRW      $6, (R11), X7, X7
+	VPINSRW      $7, (R11)(DX*1), X7, X7
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y10, Y7, Y7
+	VFMADD231PS  Y7, Y2, Y0
+	ADDQ $22, SI
+	ADDQ $22, R8
+	ADDQ $22, R10
+	ADDQ $22, R11
+	ADDQ $176, R9
+	ADDQ $34, DI
+	DECQ CX
+	JNZ  q5_0x8loop
+
+	MOVQ    out+32(FP), DX
+	VMOVUPS Y0, (DX)
 	VZEROUPPER
 	RET

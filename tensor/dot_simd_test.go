@@ -251,20 +251,26 @@ func TestKernelSet(t *testing.T) {
 	want := "portable"
 	if len(simdKernels) > 0 && (v == "" || v == "0") {
 		want = "avx2"
+		if simd512Available() && !envSet("GOLEM_NO_AVX512") {
+			want = "avx512vnni"
+		}
 	}
 	if got := KernelSet(); got != want {
 		t.Errorf("KernelSet() = %q, want %q (GOLEM_NO_SIMD=%q, %d SIMD kernels)", got, want, v, len(simdKernels))
 	}
-	if want == "avx2" && len(vecDotRows) != len(simdRowKernels) {
+	if want != "portable" && len(vecDotRows) != len(simdRowKernels) {
 		t.Errorf("%d multi-row kernels installed, %d available", len(vecDotRows), len(simdRowKernels))
 	}
 }
 
-// TestSIMDDotMatchesPortable runs every assembly kernel against the
-// portable one on rows of 1..64 blocks (odd counts included) with random,
-// extreme-quant and extreme-scale data. The integer block sums are exact in
-// both, so results may differ only by float accumulation order.
-func TestSIMDDotMatchesPortable(t *testing.T) {
+// TestSIMDDotMatchesPortable runs, for each kernel set the CPU can run
+// (forKernelSets), every assembly kernel against the portable one on rows
+// of 1..64 blocks (odd counts included) with random, extreme-quant and
+// extreme-scale data. The integer block sums are exact in both, so results
+// may differ only by float accumulation order.
+func TestSIMDDotMatchesPortable(t *testing.T) { forKernelSets(t, testSIMDDotMatchesPortable) }
+
+func testSIMDDotMatchesPortable(t *testing.T) {
 	types := simdTypes()
 	if len(types) == 0 {
 		t.Skip("no SIMD kernels on this CPU")
@@ -317,7 +323,9 @@ func TestSIMDDotMatchesPortable(t *testing.T) {
 
 // TestSIMDDotQuantized checks the assembly kernels on rows produced by the
 // real quantizers, through VecDot, against the portable kernel.
-func TestSIMDDotQuantized(t *testing.T) {
+func TestSIMDDotQuantized(t *testing.T) { forKernelSets(t, testSIMDDotQuantized) }
+
+func testSIMDDotQuantized(t *testing.T) {
 	for _, typ := range simdTypes() {
 		t.Run(typ.String(), func(t *testing.T) {
 			const n = 4096
@@ -367,8 +375,11 @@ func BenchmarkDot(b *testing.B) {
 // TestSIMDDotRows checks the multi-row kernels and dotRows: each row must
 // be bit-identical to the single-row assembly kernel (so results do not
 // depend on how rows are grouped) and match the portable kernel, for row
-// counts around the four-row group size and for padded row strides.
-func TestSIMDDotRows(t *testing.T) {
+// counts around the two-, four- and eight-row group sizes and for padded
+// row strides, in each kernel set the CPU can run.
+func TestSIMDDotRows(t *testing.T) { forKernelSets(t, testSIMDDotRows) }
+
+func testSIMDDotRows(t *testing.T) {
 	types := simdTypes()
 	if len(types) == 0 {
 		t.Skip("no SIMD kernels on this CPU")
@@ -384,7 +395,7 @@ func TestSIMDDotRows(t *testing.T) {
 					n = nb*32 + nb%3 // F16/F32: with and without a tail
 				}
 				rowBytes, _ := typ.RowSize(int64(n))
-				for _, rows := range []int{1, 3, 4, 5, 8, 11} {
+				for _, rows := range []int{1, 3, 4, 5, 8, 11, 19} {
 					for _, pad := range []int{0, 7} {
 						for mode := 0; mode < numModes; mode++ {
 							stride := int(rowBytes) + pad
