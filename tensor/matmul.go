@@ -72,6 +72,25 @@ const rowBlockBytes = 16 << 10
 // [r0, r1) and activations [0, n). act holds the n quantized activations,
 // actBytes apart.
 func matMulRange(t Type, w []byte, rowBytes, cols, r0, r1 int, act []byte, actBytes, n int, y []float32, yStride int) {
+	// Batches (prompt processing) go to the GEMM kernels where t has one.
+	if n > 1 && r1 > r0 {
+		if k := gemmKernels[t]; k != nil && n >= k.minTokens && cols%k.elems == 0 {
+			gemmRange(k, w, rowBytes, cols, r0, r1, act, actBytes, n, y, yStride)
+			return
+		}
+		if t == F16 && n >= f16MinTokens && f16Tile != nil && cols%32 == 0 {
+			if order := f16ActiveOrder(); order >= 0 {
+				gemmF16Range(f16Tile, f16Convert, order, w, rowBytes, cols, r0, r1, act, actBytes, n, y, yStride)
+				return
+			}
+		}
+	}
+	rowsRange(t, w, rowBytes, cols, r0, r1, act, actBytes, n, y, yStride)
+}
+
+// rowsRange is matMulRange with the row kernels: for each block of weight
+// rows, every activation is dotted with the block in turn.
+func rowsRange(t Type, w []byte, rowBytes, cols, r0, r1 int, act []byte, actBytes, n int, y []float32, yStride int) {
 	// At least 8 rows, in multiples of 8, so the multi-row kernels (which
 	// share each activation load across 4 or 8 rows) get whole groups.
 	block := max(8, rowBlockBytes/rowBytes&^7)
