@@ -44,7 +44,7 @@ func (m *decoder) ForwardBatch(caches []*Cache, tokens []int32) ([]float32, erro
 	}
 	maxCtx := 0
 	for i, c := range caches {
-		if c == nil || len(c.k) != cfg.BlockCount || c.kvDim != m.kvDim() {
+		if c == nil || c.layers() != cfg.BlockCount || c.kvDim != m.kvDim() {
 			return nil, fmt.Errorf("model: forward batch: cache %d does not belong to this model", i)
 		}
 		if c.n+1 > c.nCtx {

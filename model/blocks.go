@@ -193,15 +193,17 @@ func gelu(x float32) float32 {
 	return geluTable()[tensor.F32ToF16(x)]
 }
 
-// silu computes x·sigmoid(x) in float32.
-func silu(x float32) float32 {
-	return x / (1 + float32(math.Exp(float64(-x))))
-}
-
-// swiglu sets out[i] = silu(gate[i]) * up[i].
+// swiglu sets out[i] = silu(gate[i]) * up[i], silu(x) = x/(1+e^-x), with
+// the exponentials from the vector exp (as ggml's vectorized SiLU); out
+// must not overlap gate or up.
 func swiglu(out, gate, up []float32) {
+	out = out[:len(gate)]
 	for i, g := range gate {
-		out[i] = silu(g) * up[i]
+		out[i] = -g
+	}
+	tensor.ExpF32Slice(out, out)
+	for i, g := range gate {
+		out[i] = g / (1 + out[i]) * up[i]
 	}
 }
 
@@ -288,27 +290,24 @@ func addBias(x, b []float32, n int) {
 // attentionOneRow is ggml's one-row flash-attention kernel, which llama.cpp
 // runs on the CPU when a batch has fewer than 64 query rows (every decoded
 // token) or the head size is not a multiple of the SIMD width: Q is rounded
-// to F16, each score is an F16·F16 dot product (AVX-512 lane order for
-// whole 64-element chunks, float64 for the rest), the softmax is online in
-// float32, and V·softmax accumulates in an F16 vector. acc (len(q) values)
-// and qh (len(q)) are scratch.
+// to F16, each score is an F16·F16 dot product (tensor.DotF16: AVX-512
+// lane order for whole 64-element chunks, float64 for the rest), the
+// softmax is online in float32, and V·softmax accumulates in an F16 vector
+// (tensor.AxpyF16, tensor.ScaleF16). acc (len(q) values) and qh (len(q))
+// are scratch.
 func attentionOneRow(out, q []float32, kc, vc []uint16, kvStride, off, lo, hi int, scale, cap float32, acc []uint16, qh []float32) {
-	tab := f16Table()
 	hd := len(q)
-	for i, v := range q {
-		qh[i] = tensor.RoundF16(v)
-	}
-	for i := range acc {
-		acc[i] = 0
-	}
+	acc, qh = acc[:hd], qh[:hd]
+	copy(qh, q)
+	tensor.RoundF16Slice(qh)
+	clear(acc)
 	if cap > 0 {
 		scale /= cap
 	}
-	simd := hd &^ 63 // elements handled by ggml's AVX-512 loop
 	var sum, m float32 = 0, float32(math.Inf(-1))
 	for p := lo; p <= hi; p++ {
-		k := kc[p*kvStride+off : p*kvStride+off+hd]
-		s := float32(dotF16Lanes(k[:simd], qh[:simd], tab) + dotF16Tail(k[simd:], qh[simd:], tab))
+		base := p*kvStride + off
+		s := tensor.DotF16(kc[base:base+hd], qh)
 		s *= scale
 		if cap > 0 {
 			s = cap * tanh32(s)
@@ -317,74 +316,19 @@ func attentionOneRow(out, q []float32, kc, vc []uint16, kvStride, off, lo, hi in
 		if s > m {
 			ms = float32(math.Exp(float64(m - s)))
 			m = s
-			for i, a := range acc {
-				acc[i] = tensor.F32ToF16(tab[a] * ms)
-			}
+			tensor.ScaleF16(acc, ms)
 		} else {
 			vs = float32(math.Exp(float64(s - m)))
 		}
-		v := vc[p*kvStride+off : p*kvStride+off+hd]
-		for i, vv := range v {
-			a := tab[acc[i]]
-			if i < simd {
-				a = fma32(tab[vv], vs, a)
-			} else {
-				a = a + float32(tab[vv]*vs)
-			}
-			acc[i] = tensor.F32ToF16(a)
-		}
+		tensor.AxpyF16(acc, vc[base:base+hd], vs)
 		sum = sum*ms + vs
 	}
 	inv := float32(0)
 	if sum != 0 {
 		inv = 1 / sum
 	}
-	for i, a := range acc {
-		out[i] = tab[a] * inv
+	tensor.F16ToF32Slice(out[:hd], acc)
+	for i := range out[:hd] {
+		out[i] *= inv
 	}
-}
-
-// fma32 is a·b+c rounded once to float32 (the float64 fused result is
-// rounded again, which differs only in vanishingly rare ties).
-func fma32(a, b, c float32) float32 {
-	return float32(math.FMA(float64(a), float64(b), float64(c)))
-}
-
-// dotF16Lanes is ggml_vec_dot_f16's AVX-512 loop over len(k) (a multiple
-// of 64) elements: four 16-lane float32 FMA accumulators, summed pairwise
-// (0+2, 1+3, then 0+1) and reduced across lanes the way GCC's
-// _mm512_reduce_add_ps does (i+8, then i+4, then i+2, then i+1).
-func dotF16Lanes(k []uint16, q []float32, tab *[1 << 16]float32) float64 {
-	if len(k) == 0 {
-		return 0
-	}
-	var acc [4][16]float32
-	for i := 0; i < len(k); i += 64 {
-		for j := 0; j < 4; j++ {
-			for l := 0; l < 16; l++ {
-				e := i + 16*j + l
-				acc[j][l] = fma32(tab[k[e]], q[e], acc[j][l])
-			}
-		}
-	}
-	var r [16]float32
-	for l := range r {
-		r[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l])
-	}
-	for w := 8; w >= 1; w /= 2 {
-		for l := 0; l < w; l++ {
-			r[l] += r[l+w]
-		}
-	}
-	return float64(r[0])
-}
-
-// dotF16Tail is ggml_vec_dot_f16's scalar remainder: float32 products of
-// F16 values (exact) summed in float64.
-func dotF16Tail(k []uint16, q []float32, tab *[1 << 16]float32) float64 {
-	var s float64
-	for i, kv := range k {
-		s += float64(tab[kv] * q[i])
-	}
-	return s
 }

@@ -38,10 +38,12 @@ type decoder struct {
 	outNorm []float32
 	output  *weight
 	layers  []layer
+	kt, vt  tensor.Type // KV cache storage types (Options)
 	s       scratch
 	wg      sync.WaitGroup // for runParallel
 	mt      mulTask
 	at      attnTask
+	bt      batchAttnTask
 }
 
 // scratch holds the activation buffers, sized for the largest batch so far
@@ -51,11 +53,18 @@ type scratch struct {
 	q, k, v, qkv, att   []float32
 	gate, up, gateUp, h []float32
 	scores              []float32
-	accF16              []uint16 // attentionOneRow accumulators, one row per part
+	parts               []attnScratch  // attentionAny scratch, one per part
+	batch               []batchScratch // batchAttnTask scratch, one per part
+	kf, vf              []float32      // batchAttnTask: keys/values as float32
+	accF16              []uint16       // attentionOneRow accumulators, one row per part
 	qF16                []float32
 	cs, csSWA           []float32
 	logits              []float32
-	act                 []byte // quantized activations for mul
+	// act holds the activations quantized for mulFused, one slot per
+	// fused matrix; actType and actCols say what each slot holds.
+	act     [maxFused][]byte
+	actType [maxFused]tensor.Type
+	actCols [maxFused]int
 
 	// rowCache and rowPos say, for each of the n token rows of a step,
 	// which sequence's cache it belongs to and its position there: all
@@ -73,7 +82,7 @@ func (m *decoder) kvDim() int { return m.cfg.HeadCountKV * m.cfg.HeadDim }
 
 // NewCache allocates a KV cache for nCtx positions (at least 1).
 func (m *decoder) NewCache(nCtx int) *Cache {
-	return newCache(m.cfg.BlockCount, m.kvDim(), max(nCtx, 1))
+	return newCache(m.cfg.BlockCount, m.kvDim(), m.cfg.HeadDim, max(nCtx, 1), m.kt, m.vt)
 }
 
 // ensure sizes the scratch buffers for a batch of n tokens over a cache of
@@ -107,6 +116,14 @@ func (m *decoder) ensure(n, nCtx, nOut int) {
 	workersOnce.Do(startWorkers)
 	grow(&s.scores, (nWorkers+1)*nCtx) // one row per part of attnTask
 	grow(&s.qF16, (nWorkers+1)*c.HeadDim)
+	if len(s.parts) < nWorkers+1 || len(s.parts[0].qh) != c.HeadDim {
+		s.parts = make([]attnScratch, nWorkers+1)
+		for i := range s.parts {
+			hd := c.HeadDim
+			s.parts[i] = attnScratch{qh: make([]float32, hd), acc32: make([]float32, hd), acc16: make([]uint16, hd),
+				qAct: make([]byte, 4*hd), vChunk: make([]float32, anyChunk*hd)}
+		}
+	}
 	if len(s.accF16) < (nWorkers+1)*c.HeadDim {
 		s.accF16 = make([]uint16, (nWorkers+1)*c.HeadDim)
 	}
@@ -129,7 +146,7 @@ func (m *decoder) Forward(c *Cache, tokens []int32, all bool) ([]float32, error)
 	if n == 0 {
 		return nil, fmt.Errorf("model: forward: no tokens")
 	}
-	if c == nil || len(c.k) != cfg.BlockCount || c.kvDim != m.kvDim() {
+	if c == nil || c.layers() != cfg.BlockCount || c.kvDim != m.kvDim() {
 		return nil, fmt.Errorf("model: forward: cache does not belong to this model")
 	}
 	if c.n+n > c.nCtx {
@@ -225,9 +242,7 @@ func (m *decoder) attentionBlock(il, n, perSeq int) {
 			copy(s.v[i*kvDim:(i+1)*kvDim], row[qDim+kvDim:])
 		}
 	} else {
-		m.mul(l.wq, s.xb, s.q, n)
-		m.mul(l.wk, s.xb, s.k, n)
-		m.mul(l.wv, s.xb, s.v, n)
+		m.mulFused(s.xb, n, l.wq, s.q, l.wk, s.k, l.wv, s.v)
 	}
 	addBias(s.q, l.bq, n)
 	addBias(s.k, l.bk, n)
@@ -241,7 +256,6 @@ func (m *decoder) attentionBlock(il, n, perSeq int) {
 	work := 0 // multiply-adds of the attention, for the parallel split
 	for i := 0; i < n; i++ {
 		c, pos := s.rowCache[i], s.rowPos[i]
-		kc, vc := c.k[il], c.v[il]
 		work += nh * (pos + 1) * hd
 		q := s.q[i*qDim : (i+1)*qDim]
 		k := s.k[i*kvDim : (i+1)*kvDim]
@@ -256,13 +270,7 @@ func (m *decoder) attentionBlock(il, n, perSeq int) {
 		rope.angles(pos, c.nCtx, cs)
 		applyRope(q, nh, hd, rope, cs)
 		applyRope(k, nkv, hd, rope, cs)
-		// The cache stores keys and values as F16.
-		kdst, vdst := kc[pos*kvDim:(pos+1)*kvDim], vc[pos*kvDim:(pos+1)*kvDim]
-		v := s.v[i*kvDim : (i+1)*kvDim]
-		for j := range kdst {
-			kdst[j] = tensor.F32ToF16(k[j])
-			vdst[j] = tensor.F32ToF16(v[j])
-		}
+		c.store(il, pos, k, s.v[i*kvDim:(i+1)*kvDim])
 	}
 	scale := cfg.AttnScale
 	if m.scaleQ {
@@ -278,12 +286,21 @@ func (m *decoder) attentionBlock(il, n, perSeq int) {
 	case AttentionOneRow:
 		oneRow = true
 	}
-	m.at = attnTask{m: m, il: il, n: n, swa: swa, scale: scale, oneRow: oneRow}
-	units := n * nh
-	if work < minParallelWork {
-		units = 1
+	if !oneRow && perSeq == n && n >= batchBlock && littleEndian {
+		// One sequence, many tokens (Forward of a prompt): tiled.
+		c := s.rowCache[0]
+		m.bt = batchAttnTask{m: m, c: c, il: il, n: n, npos: c.n + n, swa: swa, scale: scale}
+		m.bt.prepare()
+		m.ensureBatch(nWorkers+1, c.n+n)
+		runParallel(&m.bt, m.bt.units(), &m.wg)
+	} else {
+		m.at = attnTask{m: m, il: il, n: n, swa: swa, scale: scale, oneRow: oneRow}
+		units := n * nh
+		if work < minParallelWork {
+			units = 1
+		}
+		runParallel(&m.at, units, &m.wg)
 	}
-	runParallel(&m.at, units, &m.wg)
 	m.mul(l.wo, s.att, s.xb2, n)
 	addBias(s.xb2, l.bo, n)
 	m.residual(l.postAttnNorm, n)
@@ -307,8 +324,7 @@ func (m *decoder) ffnBlock(il int, n int) {
 			copy(up[i*ff:(i+1)*ff], row[ff:])
 		}
 	} else {
-		m.mul(l.wGate, s.xb, gate, n)
-		m.mul(l.wUp, s.xb, up, n)
+		m.mulFused(s.xb, n, l.wGate, gate, l.wUp, up, nil, nil)
 		addBias(gate, l.bGate, n)
 		addBias(up, l.bUp, n)
 	}
@@ -360,18 +376,24 @@ func (a *attnTask) run(part, parts int) {
 	for u := u0; u < u1; u++ {
 		i, h := u/nh, u%nh
 		pos := s.rowPos[i]
-		kc, vc := s.rowCache[i].k[a.il], s.rowCache[i].v[a.il]
+		c := s.rowCache[i]
 		lo := 0
 		if a.swa {
 			lo = max(0, pos-cfg.SlidingWindow+1)
 		}
 		q := s.q[i*qDim+h*hd : i*qDim+(h+1)*hd]
 		out := s.att[i*qDim+h*hd : i*qDim+(h+1)*hd]
-		if a.oneRow {
-			attentionOneRow(out, q, kc, vc, kvDim, (h/group)*hd, lo, pos, a.scale, cfg.AttnSoftcap,
+		off := (h / group) * hd
+		switch {
+		case c.k16 == nil || c.v16 == nil:
+			sc := &s.parts[part]
+			sc.scores = scores
+			attentionAny(out, q, c, a.il, h/group, lo, pos, a.scale, cfg.AttnSoftcap, a.oneRow, sc)
+		case a.oneRow:
+			attentionOneRow(out, q, c.k16[a.il], c.v16[a.il], kvDim, off, lo, pos, a.scale, cfg.AttnSoftcap,
 				s.accF16[part*hd:(part+1)*hd], s.qF16[part*hd:(part+1)*hd])
-		} else {
-			attention(out, q, kc, vc, kvDim, (h/group)*hd, lo, pos, a.scale, cfg.AttnSoftcap, scores)
+		default:
+			attention(out, q, c.k16[a.il], c.v16[a.il], kvDim, off, lo, pos, a.scale, cfg.AttnSoftcap, scores)
 		}
 	}
 }

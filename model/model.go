@@ -3,17 +3,20 @@
 // logits of llama.cpp's CPU backend to within its own run-to-run spread.
 //
 // All architectures share one forward pass (decoder.go) built from the
-// blocks in blocks.go (RMS norm, RoPE, attention over an F16 KV cache,
+// blocks in blocks.go (RMS norm, RoPE, attention over the KV cache,
 // SwiGLU/GEGLU feed-forward); each architecture file only says which
 // tensors exist and which options apply. Weights stay in the memory-mapped
-// GGUF file and are multiplied in place by tensor.MatMul.
+// GGUF file and are multiplied in place by the tensor kernels, the Q/K/V
+// and gate/up projections each in one parallel dispatch (parallel.go).
 //
 // Numerics follow ggml where it matters at the 1e-3 level: the KV cache is
-// F16, RMS norms sum squares in float64, GELU is ggml's F16 table, RoPE
-// angles are built by repeated float32 multiplication, and attention picks
-// the kernel llama.cpp's CPU flash attention would (see AttentionKernel):
-// float32 for large batches, the one-row F16-accumulating kernel for
-// single-token decoding.
+// F16 by default (other types via Options, cache.go), RMS norms sum
+// squares in float64, GELU is ggml's F16 table, RoPE angles are built by
+// repeated float32 multiplication, and attention picks the kernel
+// llama.cpp's CPU flash attention would (see AttentionKernel): float32 for
+// large batches (tiled over KV heads and query blocks, attn_batch.go), the
+// one-row F16-accumulating kernel for single-token decoding (vectorized in
+// tensor.DotF16/AxpyF16, bit for bit the scalar form).
 //
 // ForwardBatch (batch.go) decodes one token for each of several sequences
 // in a single pass, so the weights stream from memory once for all of
@@ -25,6 +28,7 @@ import (
 	"math"
 
 	"golem/gguf"
+	"golem/tensor"
 )
 
 // Config holds the hyperparameters of a model, read from GGUF metadata
@@ -93,7 +97,8 @@ func (c *Config) IsSWA(il int) bool {
 type Model interface {
 	// Config returns the model's hyperparameters (do not modify).
 	Config() *Config
-	// NewCache allocates a KV cache for nCtx positions (F16 storage).
+	// NewCache allocates a KV cache for nCtx positions, stored in the
+	// type chosen at load (F16 by default).
 	NewCache(nCtx int) *Cache
 	// Forward evaluates tokens at positions c.Len() ... c.Len()+len(tokens)-1,
 	// appends their keys/values to c, and returns the logits:
@@ -102,18 +107,36 @@ type Model interface {
 	Forward(c *Cache, tokens []int32, all bool) ([]float32, error)
 }
 
-// Load builds the model described by f's general.architecture. The model
-// keeps references into f's memory mapping, so f must stay open while the
-// model is used.
+// Load builds the model described by f's general.architecture with the
+// default options (the KV cache type from GOLEM_KV_CACHE_TYPE, else F16).
+// The model keeps references into f's memory mapping, so f must stay open
+// while the model is used.
 func Load(f *gguf.File) (Model, error) {
+	return LoadOptions(f, Options{})
+}
+
+// LoadOptions is Load with options (see Options).
+func LoadOptions(f *gguf.File, o Options) (Model, error) {
 	arch := f.Architecture()
 	build, ok := architectures[arch]
 	if !ok {
 		return nil, fmt.Errorf("model: unsupported architecture %q (supported: %s)", arch, supportedList())
 	}
+	kt, vt, err := o.kvTypesFor()
+	if err != nil {
+		return nil, err
+	}
 	m, err := build(f)
 	if err != nil {
 		return nil, fmt.Errorf("model: load %s: %w", arch, err)
+	}
+	if d, ok := m.(*decoder); ok {
+		for _, t := range []tensor.Type{kt, vt} {
+			if err := checkKVType(t, d.cfg.HeadDim); err != nil {
+				return nil, fmt.Errorf("model: load %s: %w", arch, err)
+			}
+		}
+		d.kt, d.vt = kt, vt
 	}
 	return m, nil
 }
@@ -130,47 +153,6 @@ var architectures = map[string]func(*gguf.File) (Model, error){
 
 func supportedList() string {
 	return "llama, qwen2, qwen3, gemma2, gemma3, phi3"
-}
-
-// Cache is the key/value cache of one sequence: for every layer the keys
-// (after RoPE) and values of each evaluated position, stored as F16 like
-// llama.cpp's default cache type.
-type Cache struct {
-	k, v  [][]uint16 // per layer: nCtx × kvDim
-	kvDim int
-	nCtx  int
-	n     int // positions filled
-}
-
-func newCache(layers, kvDim, nCtx int) *Cache {
-	if nCtx < 0 {
-		nCtx = 0
-	}
-	c := &Cache{kvDim: kvDim, nCtx: nCtx, k: make([][]uint16, layers), v: make([][]uint16, layers)}
-	for i := range c.k {
-		c.k[i] = make([]uint16, nCtx*kvDim)
-		c.v[i] = make([]uint16, nCtx*kvDim)
-	}
-	return c
-}
-
-// Len returns the number of positions stored.
-func (c *Cache) Len() int { return c.n }
-
-// Cap returns the number of positions the cache can hold.
-func (c *Cache) Cap() int { return c.nCtx }
-
-// Reset empties the cache.
-func (c *Cache) Reset() { c.n = 0 }
-
-// Truncate keeps the first n positions (to reuse a common prompt prefix).
-// n larger than Len is an error.
-func (c *Cache) Truncate(n int) error {
-	if n < 0 || n > c.n {
-		return fmt.Errorf("model: truncate cache to %d: has %d positions", n, c.n)
-	}
-	c.n = n
-	return nil
 }
 
 // metaKey returns "<arch>.<key>".

@@ -354,26 +354,6 @@ func TestAttentionKernels(t *testing.T) {
 	}
 }
 
-// TestDotF16Lanes checks the AVX-512 lane emulation against a float64 dot.
-func TestDotF16Lanes(t *testing.T) {
-	tab := f16Table()
-	k, q := make([]uint16, 128), make([]float32, 128)
-	var want float64
-	for i := range k {
-		kv := tensor.RoundF16(float32(i%7) - 3.25)
-		qv := tensor.RoundF16(float32(i%5)*0.5 - 1)
-		k[i], q[i] = tensor.F32ToF16(kv), qv
-		want += float64(kv) * float64(qv)
-	}
-	// All products and partial sums are small multiples of 1/8: exact.
-	if got := dotF16Lanes(k, q, tab); got != want {
-		t.Errorf("dotF16Lanes = %g, want %g", got, want)
-	}
-	if got := dotF16Tail(k, q, tab); got != want {
-		t.Errorf("dotF16Tail = %g, want %g", got, want)
-	}
-}
-
 // BenchmarkDecode measures one decoded token (after a 32-token prompt) and
 // a 64-token prompt batch on llama-q256 (n_embd 256, Q4_K_M).
 func BenchmarkDecode(b *testing.B) {
@@ -403,4 +383,121 @@ func BenchmarkDecode(b *testing.B) {
 			}
 		}
 	})
+}
+
+// attentionOneRowRef is the scalar form of attentionOneRow (ggml's one-row
+// kernel written element by element with the F16 table), kept to check
+// that the vectorized kernel gives bit-identical outputs.
+func attentionOneRowRef(out, q []float32, kc, vc []uint16, kvStride, off, lo, hi int, scale, cap float32) {
+	tab := f16Table()
+	hd := len(q)
+	qh := make([]float32, hd)
+	acc := make([]uint16, hd)
+	for i, v := range q {
+		qh[i] = tensor.RoundF16(v)
+	}
+	if cap > 0 {
+		scale /= cap
+	}
+	fma32 := func(a, b, c float32) float32 { return float32(math.FMA(float64(a), float64(b), float64(c))) }
+	simd := hd &^ 63
+	var sum, m float32 = 0, float32(math.Inf(-1))
+	for p := lo; p <= hi; p++ {
+		k := kc[p*kvStride+off : p*kvStride+off+hd]
+		var lanes [4][16]float32
+		for c := 0; c < simd; c += 64 {
+			for j := range 4 {
+				for l := range 16 {
+					e := c + 16*j + l
+					lanes[j][l] = fma32(tab[k[e]], qh[e], lanes[j][l])
+				}
+			}
+		}
+		var r [16]float32
+		for l := range r {
+			r[l] = (lanes[0][l] + lanes[2][l]) + (lanes[1][l] + lanes[3][l])
+		}
+		for w := 8; w >= 1; w /= 2 {
+			for l := 0; l < w; l++ {
+				r[l] += r[l+w]
+			}
+		}
+		var tail float64
+		for i := simd; i < hd; i++ {
+			tail += float64(tab[k[i]] * qh[i])
+		}
+		s := float32(float64(r[0]) + tail)
+		if simd == 0 {
+			s = float32(tail)
+		}
+		s *= scale
+		if cap > 0 {
+			s = cap * tanh32(s)
+		}
+		ms, vs := float32(1), float32(1)
+		if s > m {
+			ms = float32(math.Exp(float64(m - s)))
+			m = s
+			for i, a := range acc {
+				acc[i] = tensor.F32ToF16(tab[a] * ms)
+			}
+		} else {
+			vs = float32(math.Exp(float64(s - m)))
+		}
+		v := vc[p*kvStride+off : p*kvStride+off+hd]
+		for i, vv := range v {
+			a := tab[acc[i]]
+			if i < simd {
+				a = fma32(tab[vv], vs, a)
+			} else {
+				a = a + float32(tab[vv]*vs)
+			}
+			acc[i] = tensor.F32ToF16(a)
+		}
+		sum = sum*ms + vs
+	}
+	inv := float32(0)
+	if sum != 0 {
+		inv = 1 / sum
+	}
+	for i, a := range acc {
+		out[i] = tab[a] * inv
+	}
+}
+
+// TestAttentionOneRowMatchesReference checks the vectorized one-row kernel
+// bit for bit against its scalar form, for head sizes with and without
+// whole 64-element chunks, GQA offsets, windows and soft-capping.
+func TestAttentionOneRowMatchesReference(t *testing.T) {
+	rnd := uint64(99)
+	next := func() float32 {
+		rnd = rnd*6364136223846793005 + 1442695040888963407
+		return float32(int64(rnd>>11))/float32(1<<52) - 1
+	}
+	for _, tc := range []struct {
+		hd, heads, lo, hi int
+		softcap           float32
+	}{{64, 2, 0, 0, 0}, {64, 2, 0, 99, 0}, {128, 1, 5, 70, 0}, {80, 3, 0, 40, 0}, {16, 2, 2, 30, 0}, {256, 2, 0, 50, 30}, {96, 1, 0, 63, 50}} {
+		stride := tc.hd * tc.heads
+		n := tc.hi + 1
+		kc, vc := make([]uint16, n*stride), make([]uint16, n*stride)
+		for i := range kc {
+			kc[i], vc[i] = tensor.F32ToF16(3*next()), tensor.F32ToF16(next())
+		}
+		q := make([]float32, tc.hd)
+		for i := range q {
+			q[i] = 2 * next()
+		}
+		scale := float32(1 / math.Sqrt(float64(tc.hd)))
+		for h := range tc.heads {
+			got, want := make([]float32, tc.hd), make([]float32, tc.hd)
+			attentionOneRow(got, q, kc, vc, stride, h*tc.hd, tc.lo, tc.hi, scale, tc.softcap, make([]uint16, tc.hd), make([]float32, tc.hd))
+			attentionOneRowRef(want, q, kc, vc, stride, h*tc.hd, tc.lo, tc.hi, scale, tc.softcap)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("hd %d head %d [%d,%d] cap %g: out[%d] = %g, scalar %g", tc.hd, h, tc.lo, tc.hi, tc.softcap, i, got[i], want[i])
+				}
+			}
+		}
+	}
 }

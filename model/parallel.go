@@ -89,41 +89,115 @@ func Threads() int {
 // span returns the half-open range of part p when n units are split into parts.
 func span(n, p, parts int) (int, int) { return n * p / parts, n * (p + 1) / parts }
 
-// mulTask computes y (n × rows) = x (n × cols) · Wᵀ from activations
-// already quantized once into act. Parts split the weight rows, so each
-// worker streams its own slice of W once for the whole batch.
+// maxFused is the most weight matrices one mulTask multiplies (Q, K, V).
+const maxFused = 3
+
+// mulTask computes y_i (n × rows_i) = x (n × cols) · W_iᵀ for up to
+// maxFused matrices sharing the input x, from activations already
+// quantized once per activation type. The parts split the matrices' rows
+// taken together, weighted by their bytes, so one dispatch (one wake-up
+// and one barrier) covers the Q, K and V projections, or gate and up,
+// and every worker streams its own slice of the weights once for the
+// whole batch.
 type mulTask struct {
-	w   *weight
-	act []byte
-	y   []float32
-	n   int
+	w     [maxFused]*weight
+	act   [maxFused][]byte
+	y     [maxFused][]float32
+	bytes [maxFused]int // row size of each matrix
+	nw    int           // matrices in use
+	total int           // bytes of all matrices
+	n     int
+}
+
+// rowAt returns the row of matrix i where the part boundary at byte b of
+// the concatenated matrices falls, rounded to a multiple of 8 rows so the
+// multi-row kernels get whole groups. Boundaries are monotone in b, so
+// neighbouring parts share them and the parts cover every row once.
+func (j *mulTask) rowAt(i, off, b int) int {
+	rows := j.w[i].rows
+	if b <= off {
+		return 0
+	}
+	r := (b - off) / j.bytes[i]
+	r = (r + 4) &^ 7
+	return min(r, rows)
 }
 
 func (j *mulTask) run(part, parts int) {
-	w := j.w
-	r0, r1 := span(w.rows, part, parts)
-	if err := tensor.MatMulRows(w.typ, w.data, w.cols, r0, r1, j.act, j.n, j.y, w.rows); err != nil {
-		panic(err) // shapes were checked at load; this is a bug
+	b0, b1 := span(j.total, part, parts)
+	off := 0
+	for i := 0; i < j.nw; i++ {
+		w := j.w[i]
+		r0, r1 := j.rowAt(i, off, b0), j.rowAt(i, off, b1)
+		if part == parts-1 {
+			r1 = w.rows
+		}
+		if r0 < r1 {
+			if err := tensor.MatMulRows(w.typ, w.data, w.cols, r0, r1, j.act[i], j.n, j.y[i], w.rows); err != nil {
+				panic(err) // shapes were checked at load; this is a bug
+			}
+		}
+		off += w.rows * j.bytes[i]
 	}
 }
 
 // mul sets y (n × rows) = x (n × cols) · Wᵀ, in parallel when large.
 func (m *decoder) mul(w *weight, x, y []float32, n int) {
+	m.mulFused(x, n, w, y, nil, nil, nil, nil)
+}
+
+// mulFused sets ya = x·Waᵀ and, for the matrices that are not nil, yb =
+// x·Wbᵀ and yc = x·Wcᵀ (all with the same input columns) in one parallel
+// dispatch. x is quantized once per activation type.
+func (m *decoder) mulFused(x []float32, n int, wa *weight, ya []float32, wb *weight, yb []float32, wc *weight, yc []float32) {
+	t := &m.mt
+	*t = mulTask{n: n}
+	work := 0
+	for _, p := range [maxFused]struct {
+		w *weight
+		y []float32
+	}{{wa, ya}, {wb, yb}, {wc, yc}} {
+		if p.w == nil {
+			continue
+		}
+		i := t.nw
+		t.w[i], t.y[i] = p.w, p.y[:n*p.w.rows]
+		t.act[i] = m.quantized(i, p.w, x, n)
+		rb, _ := p.w.typ.RowSize(int64(p.w.cols))
+		t.bytes[i] = int(rb)
+		t.total += p.w.rows * int(rb)
+		work += p.w.rows * p.w.cols * n
+		t.nw++
+	}
+	units := t.total
+	if work < minParallelWork {
+		units = 1
+	}
+	runParallel(t, units, &m.wg)
+}
+
+// quantized returns x (n rows) converted to w's activation type in scratch
+// slot i, reusing an earlier slot of the same call that holds the same
+// type and width.
+func (m *decoder) quantized(i int, w *weight, x []float32, n int) []byte {
+	at, _ := tensor.VecDotType(w.typ)
+	m.s.actType[i], m.s.actCols[i] = at, w.cols
+	for k := 0; k < i; k++ {
+		if m.s.actType[k] == at && m.s.actCols[k] == w.cols {
+			return m.mt.act[k]
+		}
+	}
 	size, err := tensor.ActivationRowSize(w.typ, w.cols)
 	if err != nil {
 		panic(err) // checked at load
 	}
-	if cap(m.s.act) < n*size {
-		m.s.act = make([]byte, n*size)
+	buf := &m.s.act[i]
+	if cap(*buf) < n*size {
+		*buf = make([]byte, n*size)
 	}
-	act := m.s.act[:n*size]
+	act := (*buf)[:n*size]
 	if err := tensor.QuantizeActivations(w.typ, x, n, w.cols, act); err != nil {
 		panic(err)
 	}
-	m.mt = mulTask{w: w, act: act, y: y[:n*w.rows], n: n}
-	units := w.rows
-	if w.rows*w.cols*n < minParallelWork {
-		units = 1
-	}
-	runParallel(&m.mt, units, &m.wg)
+	return act
 }

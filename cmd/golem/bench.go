@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -28,11 +29,17 @@ type benchParams struct {
 	models   []string
 	nPrompt  []int
 	nGen     []int
+	nDepth   []int // tokens in the cache before each test (llama-bench -d)
 	threads  []int
 	reps     int
 	output   string
 	synthDir string
 	seed     uint64
+	// typeK and typeV are the KV cache types (llama-bench's -ctk/-ctv).
+	typeK, typeV string
+	// cpuProfile, when set, receives a CPU profile of the whole run
+	// (hidden flag, for finding where the time goes).
+	cpuProfile string
 }
 
 // newBenchCmd returns the `golem bench` command: llama-bench's prompt
@@ -51,9 +58,24 @@ func newBenchCmd() *cobra.Command {
 			"MODEL is a GGUF file, or synth:PRESET:TYPE (e.g. synth:llama3.2-1b:Q4_0) for a\n" +
 			"random-weight model of a real shape, written once to the cache directory.\n" +
 			"`golem bench synth` writes such a model to a chosen path.\n\n" +
-			"-p, -n and -t take comma-separated lists; every combination is measured.",
-		Args: cobra.NoArgs,
+			"-p, -n and -t take comma-separated lists; every combination is measured.\n" +
+			"-ctk and -ctv (or --cache-type-k/-v) choose the KV cache types as in llama-bench.\n" +
+			"Load time and resident memory go to stderr.",
+		// Flags are parsed in RunE so that llama-bench's multi-letter
+		// single-dash flags (-ctk, -ctv) can be accepted.
+		DisableFlagParsing: true,
+		Args:               cobra.ArbitraryArgs, // checked after parsing
 		RunE: func(cmd *cobra.Command, args []string) error {
+			fl := cmd.Flags()
+			if err := fl.Parse(llamaBenchArgs(args)); err != nil {
+				return err
+			}
+			if h := fl.Lookup("help"); h != nil && h.Value.String() == "true" {
+				return cmd.Help()
+			}
+			if fl.NArg() > 0 {
+				return fmt.Errorf("unexpected argument %q", fl.Arg(0))
+			}
 			if len(p.models) == 0 {
 				return errors.New("no model: pass -m FILE.gguf or -m synth:PRESET:TYPE")
 			}
@@ -64,13 +86,38 @@ func newBenchCmd() *cobra.Command {
 	fl.StringArrayVarP(&p.models, "model", "m", nil, "model file or synth:PRESET:TYPE (repeatable)")
 	fl.IntSliceVarP(&p.nPrompt, "n-prompt", "p", []int{512}, "prompt tokens for the pp test (0 skips it)")
 	fl.IntSliceVarP(&p.nGen, "n-gen", "n", []int{128}, "generated tokens for the tg test (0 skips it)")
+	fl.IntSliceVarP(&p.nDepth, "n-depth", "d", []int{0}, "tokens already in the KV cache when each test starts")
 	fl.IntSliceVarP(&p.threads, "threads", "t", []int{runtime.NumCPU()}, "threads")
 	fl.IntVarP(&p.reps, "repetitions", "r", 5, "repetitions of each test")
 	fl.StringVarP(&p.output, "output", "o", "md", "output format: md or json")
 	fl.StringVar(&p.synthDir, "synth-dir", "", "where synth: models are cached (default: the user cache directory's golem/synth)")
 	fl.Uint64Var(&p.seed, "seed", 1, "seed of synth: models' weights")
+	fl.StringVar(&p.typeK, "cache-type-k", "f16", "KV cache type of keys: f16, q8_0, q4_0, bf16, f32, ...")
+	fl.StringVar(&p.typeV, "cache-type-v", "f16", "KV cache type of values")
+	fl.StringVar(&p.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	_ = fl.MarkHidden("cpuprofile")
 	cmd.AddCommand(newSynthCmd())
 	return cmd
+}
+
+// llamaBenchArgs rewrites llama-bench's single-dash long flags (-ctk,
+// -ctv) to their double-dash names; other arguments pass unchanged.
+func llamaBenchArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		name, val, hasVal := strings.Cut(a, "=")
+		switch name {
+		case "-ctk":
+			name = "--cache-type-k"
+		case "-ctv":
+			name = "--cache-type-v"
+		}
+		if hasVal {
+			name += "=" + val
+		}
+		out[i] = name
+	}
+	return out
 }
 
 // newSynthCmd returns `golem bench synth`, which writes a random-weight
@@ -226,32 +273,48 @@ func stddev(v []float64) float64 {
 	return math.Sqrt(s / float64(len(v)-1))
 }
 
-// testName is llama-bench's test column: pp512, tg128 or pp512+tg128.
+// testName is llama-bench's test column: pp512, tg128 or pp512+tg128,
+// followed by " @ dN" when the test starts with N tokens in the cache.
 func (r *benchResult) testName() string {
+	var name string
 	switch {
 	case r.NGen == 0:
-		return fmt.Sprintf("pp%d", r.NPrompt)
+		name = fmt.Sprintf("pp%d", r.NPrompt)
 	case r.NPrompt == 0:
-		return fmt.Sprintf("tg%d", r.NGen)
+		name = fmt.Sprintf("tg%d", r.NGen)
+	default:
+		name = fmt.Sprintf("pp%d+tg%d", r.NPrompt, r.NGen)
 	}
-	return fmt.Sprintf("pp%d+tg%d", r.NPrompt, r.NGen)
+	if r.NDepth > 0 {
+		name += fmt.Sprintf(" @ d%d", r.NDepth)
+	}
+	return name
 }
 
-// mdColumns are the markdown table's columns with llama-bench's widths
+// mdColumn is one markdown column: its name and llama-bench's width
 // (negative: left-aligned).
-var mdColumns = []struct {
+type mdColumn struct {
 	name  string
 	width int
-}{
-	{"model", -30}, {"size", 10}, {"params", 10}, {"backend", -10}, {"threads", 7}, {"test", 15}, {"t/s", 20},
+}
+
+// mdColumns returns the markdown table's columns; withTypes adds
+// llama-bench's type_k and type_v columns, which it prints when a cache
+// type other than f16 is chosen.
+func mdColumns(withTypes bool) []mdColumn {
+	cols := []mdColumn{{"model", -30}, {"size", 10}, {"params", 10}, {"backend", -10}, {"threads", 7}}
+	if withTypes {
+		cols = append(cols, mdColumn{"type_k", -6}, mdColumn{"type_v", -6})
+	}
+	return append(cols, mdColumn{"test", 15}, mdColumn{"t/s", 20})
 }
 
 // writeMarkdownHeader prints the table's header and rule lines.
-func writeMarkdownHeader(w io.Writer) {
+func writeMarkdownHeader(w io.Writer, withTypes bool) {
 	var h, rule strings.Builder
 	h.WriteString("|")
 	rule.WriteString("|")
-	for _, c := range mdColumns {
+	for _, c := range mdColumns(withTypes) {
 		fmt.Fprintf(&h, " %*s |", c.width, c.name)
 		if c.width > 0 {
 			fmt.Fprintf(&rule, " %s: |", strings.Repeat("-", c.width-1))
@@ -264,7 +327,7 @@ func writeMarkdownHeader(w io.Writer) {
 }
 
 // writeMarkdownRow prints one result as llama-bench does.
-func writeMarkdownRow(w io.Writer, r *benchResult) {
+func writeMarkdownRow(w io.Writer, r *benchResult, withTypes bool) {
 	size := fmt.Sprintf("%.2f MiB", float64(r.ModelSize)/(1<<20))
 	if r.ModelSize >= 1<<30 {
 		size = fmt.Sprintf("%.2f GiB", float64(r.ModelSize)/(1<<30))
@@ -273,11 +336,14 @@ func writeMarkdownRow(w io.Writer, r *benchResult) {
 	if r.ModelNParams >= 1e9 {
 		params = fmt.Sprintf("%.2f B", float64(r.ModelNParams)/1e9)
 	}
-	values := []string{r.ModelType, size, params, r.Backends, fmt.Sprint(r.NThreads), r.testName(),
-		fmt.Sprintf("%.2f ± %.2f", r.AvgTs, r.StddevTs)}
+	values := []string{r.ModelType, size, params, r.Backends, fmt.Sprint(r.NThreads)}
+	if withTypes {
+		values = append(values, r.TypeK, r.TypeV)
+	}
+	values = append(values, r.testName(), fmt.Sprintf("%.2f ± %.2f", r.AvgTs, r.StddevTs))
 	var b strings.Builder
 	b.WriteString("|")
-	for i, c := range mdColumns {
+	for i, c := range mdColumns(withTypes) {
 		// Pad by characters, not bytes, so "±" does not shift the column.
 		width := c.width
 		pad := max(abs(width)-len([]rune(values[i])), 0)
@@ -320,7 +386,10 @@ func runBench(out, log io.Writer, p *benchParams) error {
 	if p.reps < 1 {
 		return fmt.Errorf("repetitions %d: want at least 1", p.reps)
 	}
-	for _, n := range append(slices.Clone(p.nPrompt), p.nGen...) {
+	if len(p.nDepth) == 0 {
+		p.nDepth = []int{0}
+	}
+	for _, n := range slices.Concat(p.nPrompt, p.nGen, p.nDepth) {
 		if n < 0 {
 			return fmt.Errorf("token count %d: want 0 or more", n)
 		}
@@ -337,12 +406,33 @@ func runBench(out, log io.Writer, p *benchParams) error {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(slices.Max(p.threads)))
 	defer model.SetThreads(0)
 	fmt.Fprintf(log, "golem bench: matmul kernels %s\n", tensor.KernelSet())
+	if p.cpuProfile != "" {
+		pf, err := os.Create(p.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: cpu profile: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("bench: cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	kt, err := model.ParseKVCacheType(p.typeK)
+	if err != nil {
+		return err
+	}
+	vt, err := model.ParseKVCacheType(p.typeV)
+	if err != nil {
+		return err
+	}
+	withTypes := kt != tensor.F16 || vt != tensor.F16
 
 	bw := bufio.NewWriter(out)
 	defer bw.Flush()
 	var results []*benchResult
 	if p.output == "md" {
-		writeMarkdownHeader(bw)
+		writeMarkdownHeader(bw, withTypes)
 		bw.Flush()
 	}
 	for _, arg := range p.models {
@@ -350,9 +440,9 @@ func runBench(out, log io.Writer, p *benchParams) error {
 		if err != nil {
 			return err
 		}
-		rs, err := benchModel(path, p, func(r *benchResult) {
+		rs, err := benchModel(path, p, log, func(r *benchResult) {
 			if p.output == "md" {
-				writeMarkdownRow(bw, r)
+				writeMarkdownRow(bw, r, withTypes)
 				bw.Flush()
 			}
 		})
@@ -368,16 +458,18 @@ func runBench(out, log io.Writer, p *benchParams) error {
 }
 
 // benchModel loads one model and runs its tests, calling report after each.
-func benchModel(path string, p *benchParams, report func(*benchResult)) ([]*benchResult, error) {
+func benchModel(path string, p *benchParams, log io.Writer, report func(*benchResult)) ([]*benchResult, error) {
+	start := time.Now()
 	f, err := gguf.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
 	defer f.Close()
-	m, err := model.Load(f)
+	m, err := model.LoadOptions(f, model.Options{KVCacheType: p.typeK, KVCacheTypeV: p.typeV})
 	if err != nil {
 		return nil, fmt.Errorf("bench: %s: %w", path, err)
 	}
+	loadTime := time.Since(start)
 	base := benchResult{
 		BuildCommit:   version,
 		CPUInfo:       cpuInfo(),
@@ -385,15 +477,16 @@ func benchModel(path string, p *benchParams, report func(*benchResult)) ([]*benc
 		ModelFilename: path,
 		ModelType:     modelType(f),
 		ModelNParams:  f.ParameterCount(),
-		TypeK:         "f16",
-		TypeV:         "f16",
 	}
 	for i := range f.Tensors {
 		base.ModelSize += f.Tensors[i].Size
 	}
 	vocab := m.Config().VocabSize
-	nCtx := slices.Max(p.nPrompt) + slices.Max(p.nGen)
+	nCtx := slices.Max(p.nPrompt) + slices.Max(p.nGen) + slices.Max(p.nDepth)
 	cache := m.NewCache(max(nCtx, 1))
+	kt, vt := cache.Types()
+	base.TypeK, base.TypeV = strings.ToLower(kt.String()), strings.ToLower(vt.String())
+	rssLoad := procStatusKiB("VmRSS")
 	rng := rand.New(rand.NewPCG(uint64(p.seed), 0x62656e6368))
 	randomTokens := func(n int) []int32 {
 		t := make([]int32, n)
@@ -403,9 +496,15 @@ func benchModel(path string, p *benchParams, report func(*benchResult)) ([]*benc
 		return t
 	}
 	// One pass evaluates n tokens: in one batch for pp, one at a time for
-	// tg, always from an empty cache as llama-bench does.
-	run := func(n int, batch bool) (int64, error) {
+	// tg, from a cache holding depth random tokens (filled untimed, in
+	// batches of 512) as llama-bench does.
+	run := func(n int, batch bool, depth int) (int64, error) {
 		cache.Reset()
+		for done := 0; done < depth; done += 512 {
+			if _, err := m.Forward(cache, randomTokens(min(512, depth-done)), false); err != nil {
+				return 0, err
+			}
+		}
 		start := time.Now()
 		if batch {
 			if _, err := m.Forward(cache, randomTokens(n), false); err != nil {
@@ -422,44 +521,50 @@ func benchModel(path string, p *benchParams, report func(*benchResult)) ([]*benc
 		}
 		return time.Since(start).Nanoseconds(), nil
 	}
-	type test struct{ pp, tg int }
+	type test struct{ pp, tg, depth int }
 	var tests []test
-	for _, n := range p.nPrompt {
-		if n > 0 {
-			tests = append(tests, test{pp: n})
+	for _, d := range p.nDepth {
+		for _, n := range p.nPrompt {
+			if n > 0 {
+				tests = append(tests, test{pp: n, depth: d})
+			}
 		}
-	}
-	for _, n := range p.nGen {
-		if n > 0 {
-			tests = append(tests, test{tg: n})
+		for _, n := range p.nGen {
+			if n > 0 {
+				tests = append(tests, test{tg: n, depth: d})
+			}
 		}
 	}
 	// The first forward pass starts the matmul workers; make it while
 	// GOMAXPROCS is the largest thread count (see runBench).
-	if _, err := run(1, false); err != nil {
+	if _, err := run(1, false, 0); err != nil {
 		return nil, fmt.Errorf("bench: %s: %w", path, err)
 	}
+	firstToken := time.Since(start)
+	fmt.Fprintf(log, "golem bench: %s: loaded in %.0f ms, first token after %.0f ms; RSS %.1f MiB after load, %.1f MiB after the first token (tensors %.1f MiB, KV cache %.1f MiB for %d positions, %s/%s)\n",
+		filepath.Base(path), loadTime.Seconds()*1000, firstToken.Seconds()*1000, rssLoad/1024, procStatusKiB("VmRSS")/1024,
+		float64(base.ModelSize)/(1<<20), float64(cache.Bytes())/(1<<20), cache.Cap(), base.TypeK, base.TypeV)
 	var results []*benchResult
 	for _, threads := range p.threads {
 		runtime.GOMAXPROCS(threads)
 		model.SetThreads(threads)
 		for _, tc := range tests {
 			r := base
-			r.NThreads, r.NPrompt, r.NGen = threads, tc.pp, tc.tg
+			r.NThreads, r.NPrompt, r.NGen, r.NDepth = threads, tc.pp, tc.tg, tc.depth
 			r.NBatch = max(tc.pp, 1)
 			r.TestTime = time.Now().UTC().Format(time.RFC3339)
 			// Warm-up as llama-bench: the whole prompt, or one generated token.
 			if tc.pp > 0 {
-				_, err = run(tc.pp, true)
+				_, err = run(tc.pp, true, tc.depth)
 			} else {
-				_, err = run(1, false)
+				_, err = run(1, false, tc.depth)
 			}
 			if err != nil {
 				return results, fmt.Errorf("bench: %s: warm-up: %w", path, err)
 			}
 			ns := make([]int64, 0, p.reps)
 			for range p.reps {
-				d, err := run(tc.pp+tc.tg, tc.pp > 0)
+				d, err := run(tc.pp+tc.tg, tc.pp > 0, tc.depth)
 				if err != nil {
 					return results, fmt.Errorf("bench: %s: %s: %w", path, r.testName(), err)
 				}
@@ -470,7 +575,27 @@ func benchModel(path string, p *benchParams, report func(*benchResult)) ([]*benc
 			report(&r)
 		}
 	}
+	fmt.Fprintf(log, "golem bench: %s: peak RSS %.1f MiB\n", filepath.Base(path), procStatusKiB("VmHWM")/1024)
 	return results, nil
+}
+
+// procStatusKiB returns a memory figure of this process from
+// /proc/self/status (VmRSS: resident now, VmHWM: peak), in KiB; 0 where
+// there is no such file.
+func procStatusKiB(key string) float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			var kib float64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%g kB", &kib); err == nil {
+				return kib
+			}
+		}
+	}
+	return 0
 }
 
 // modelType is llama-bench's model column: architecture, size class and

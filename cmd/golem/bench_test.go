@@ -14,15 +14,15 @@ import (
 // widths, alignment, MiB/GiB and M/B units and "mean ± stddev".
 func TestBenchMarkdown(t *testing.T) {
 	var b bytes.Buffer
-	writeMarkdownHeader(&b)
+	writeMarkdownHeader(&b, false)
 	r := &benchResult{ModelType: "llama 1B Q4_0", ModelSize: 763142144, ModelNParams: 1235814400,
 		Backends: "CPU", NThreads: 2, NPrompt: 512}
 	r.setSamples([]int64{10e9, 10e9, 10e9}) // 51.2 t/s each
-	writeMarkdownRow(&b, r)
+	writeMarkdownRow(&b, r, false)
 	r2 := &benchResult{ModelType: "qwen2 0.5B F16", ModelSize: 2 << 30, ModelNParams: 494032768,
 		Backends: "CPU", NThreads: 16, NGen: 128}
 	r2.setSamples([]int64{1e9, 2e9})
-	writeMarkdownRow(&b, r2)
+	writeMarkdownRow(&b, r2, false)
 	want := "" +
 		"| model                          |       size |     params | backend    | threads |            test |                  t/s |\n" +
 		"| ------------------------------ | ---------: | ---------: | ---------- | ------: | --------------: | -------------------: |\n" +
@@ -135,6 +135,10 @@ func TestBenchBadArgs(t *testing.T) {
 		{"-m", "x.gguf", "-r", "0"},
 		{"-m", "x.gguf", "-t", "0"},
 		{"-m", "x.gguf", "-p", "-1"},
+		{"-m", "x.gguf", "-ctk", "q9_9"},
+		{"-m", "x.gguf", "--cache-type-v", "nope"},
+		{"-m", "x.gguf", "stray"},
+		{"-m", "x.gguf", "-d", "-3"},
 	} {
 		cmd := newBenchCmd()
 		cmd.SetOut(&bytes.Buffer{})
@@ -159,5 +163,48 @@ func TestSynthCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(path); err != nil || !strings.Contains(out.String(), "wrote "+path) {
 		t.Errorf("stat: %v; output %q", err, out.String())
+	}
+}
+
+// TestBenchCacheTypes runs llama-bench's -ctk/-ctv flags end to end: the
+// JSON names the cache types, the markdown table gains type_k/type_v
+// columns, and stderr reports the load time and resident memory.
+func TestBenchCacheTypes(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args   []string
+		k, v   string
+		output string
+	}{
+		{[]string{"-ctk", "q8_0", "-ctv=q8_0", "-o", "json"}, "q8_0", "q8_0", "json"},
+		{[]string{"--cache-type-k", "f32", "-d", "5"}, "f32", "f16", "md"},
+	} {
+		cmd := newBenchCmd()
+		var out, errOut bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&errOut)
+		cmd.SetArgs(append([]string{"-m", "synth:tiny:Q4_0", "--synth-dir", dir, "-p", "0", "-n", "2", "-t", "1", "-r", "1"}, tc.args...))
+		if err := cmd.Execute(); err != nil {
+			t.Fatalf("%v: %v\n%s", tc.args, err, errOut.String())
+		}
+		if !strings.Contains(errOut.String(), "loaded in") || !strings.Contains(errOut.String(), "peak RSS") {
+			t.Errorf("%v: no load time or RSS on stderr:\n%s", tc.args, errOut.String())
+		}
+		if tc.output == "json" {
+			var rs []map[string]any
+			if err := json.Unmarshal(out.Bytes(), &rs); err != nil || len(rs) != 1 {
+				t.Fatalf("%v: json %v, %d results\n%s", tc.args, err, len(rs), out.String())
+			}
+			if rs[0]["type_k"] != tc.k || rs[0]["type_v"] != tc.v {
+				t.Errorf("%v: type_k %v type_v %v, want %s %s", tc.args, rs[0]["type_k"], rs[0]["type_v"], tc.k, tc.v)
+			}
+			continue
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		if len(lines) != 3 || !strings.Contains(lines[0], "| type_k | type_v |") ||
+			!strings.Contains(lines[2], "| "+tc.k+" ") || !strings.Contains(lines[2], "| "+tc.v+" ") ||
+			!strings.Contains(lines[2], " tg2 @ d5 |") {
+			t.Errorf("%v: table:\n%s", tc.args, out.String())
+		}
 	}
 }
