@@ -556,4 +556,4 @@ func setGBNF(rs []cpRange, neg bool) string {
 }
 
 // litGBNF matches one character in its canonical JSON encoding.
-func litGBNF(r rune) string { return gbnfQuote(encodeJSONRune(r)) }
+func litGBNF(r rune) string { return QuoteGBNF(encodeJSONRune(r)) }

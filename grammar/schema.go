@@ -171,8 +171,9 @@ func encodeJV(v *jv) string {
 	return "null"
 }
 
-// gbnfQuote renders s as a GBNF string literal.
-func gbnfQuote(s string) string {
+// QuoteGBNF renders s as a GBNF string literal, escaping quotes,
+// backslashes and control characters, for code that builds grammars as text.
+func QuoteGBNF(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for _, r := range s {
@@ -365,7 +366,7 @@ func (c *schemaConv) visit(s *jv, path string) (string, error) {
 		if err := c.onlyWithType(s, path, "const"); err != nil {
 			return "", err
 		}
-		return "(" + gbnfQuote(encodeJV(s.get("const"))) + " " + c.prim("space") + ")", nil
+		return "(" + QuoteGBNF(encodeJV(s.get("const"))) + " " + c.prim("space") + ")", nil
 	case s.get("enum") != nil:
 		if err := c.onlyWithType(s, path, "enum"); err != nil {
 			return "", err
@@ -376,7 +377,7 @@ func (c *schemaConv) visit(s *jv, path string) (string, error) {
 		}
 		alts := make([]string, len(e.arr))
 		for i, v := range e.arr {
-			alts[i] = gbnfQuote(encodeJV(v))
+			alts[i] = QuoteGBNF(encodeJV(v))
 		}
 		return "((" + strings.Join(alts, " | ") + ") " + c.prim("space") + ")", nil
 	case s.get("anyOf") != nil || s.get("oneOf") != nil:
@@ -951,7 +952,7 @@ func (c *schemaConv) object(s *jv, path string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		kv[i] = c.add(c.fresh("prop"), gbnfQuote(encodeJSONString(n))+" "+sp+` ":" `+sp+" "+v)
+		kv[i] = c.add(c.fresh("prop"), QuoteGBNF(encodeJSONString(n))+" "+sp+` ":" `+sp+" "+v)
 	}
 	base := c.fresh("object")
 	addKV := ""
@@ -1041,7 +1042,7 @@ func (c *schemaConv) keyNotIn(base string, names []string) string {
 			alts = append(alts, `"\\" [`+strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(escs)+"] "+tail)
 		}
 		for _, r := range kids {
-			alts = append(alts, gbnfQuote(encodeJSONRune(r))+" "+build(t.kids[r]))
+			alts = append(alts, QuoteGBNF(encodeJSONRune(r))+" "+build(t.kids[r]))
 		}
 		c.add(name, strings.Join(alts, " | "))
 		return name

@@ -64,7 +64,7 @@ func ForcingGBNF(format Format, tools []Tool) (string, error) {
 		return "", fmt.Errorf("toolcall: %w (%s)", ErrNoForcing, format)
 	}
 	var b, rules strings.Builder
-	b.WriteString("root ::= " + gbnfLiteral(open) + " (")
+	b.WriteString("root ::= " + grammar.QuoteGBNF(open) + " (")
 	seen := map[string]bool{}
 	for i, t := range tools {
 		if t.Name == "" {
@@ -88,34 +88,9 @@ func ForcingGBNF(format Format, tools []Tool) (string, error) {
 		if i > 0 {
 			b.WriteString(" |")
 		}
-		fmt.Fprintf(&b, " %s %s", gbnfLiteral(string(name)+", \""+argKey+"\": "), rule)
+		fmt.Fprintf(&b, " %s %s", grammar.QuoteGBNF(string(name)+", \""+argKey+"\": "), rule)
 	}
-	b.WriteString(" ) " + gbnfLiteral(close) + "\n")
+	b.WriteString(" ) " + grammar.QuoteGBNF(close) + "\n")
 	b.WriteString(rules.String())
 	return b.String(), nil
-}
-
-// gbnfLiteral quotes s as a GBNF string literal.
-func gbnfLiteral(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02X`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
