@@ -25,7 +25,9 @@ import (
 //
 // On CPUs with AVX-512 VNNI and VBMI, dot512_amd64.go adds eight-row
 // kernels for Q4_0, Q5_0, Q8_0 and IQ4_NL and a Q8_0 row kernel (all
-// bit-identical to these), and row kernels for Q4_K, Q5_K and Q6_K.
+// bit-identical to these), and row kernels for Q4_K, Q5_K and Q6_K; with
+// those (use512), F16 rows go to dotF16RowsAVX512 (f16_amd64.s), which is
+// bit-identical to dotF16RowsAVX2, so the F16 GEMM's reduction order holds.
 //
 // Arguments: x is the first weight row, y the activation row, nb the
 // number of blocks per row (for F16 and F32, the number of elements, a
@@ -166,7 +168,11 @@ func asmRows(t Type, x *byte, stride int, y *byte, nb int, out *float32, rows in
 	case Q6_K:
 		dotQ6_KRowsAVX2(x, stride, y, nb, out, rows)
 	case F16:
-		dotF16RowsAVX2(x, stride, y, nb, out, rows)
+		if use512 {
+			dotF16RowsAVX512(x, stride, y, nb, out, rows)
+		} else {
+			dotF16RowsAVX2(x, stride, y, nb, out, rows)
+		}
 	case F32:
 		dotF32RowsAVX2(x, stride, y, nb, out, rows)
 	}
