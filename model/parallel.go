@@ -1,9 +1,11 @@
 package model
 
 import (
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golem/tensor"
 )
@@ -22,36 +24,192 @@ type task interface {
 	run(part, parts int)
 }
 
-type job struct {
-	t           task
-	part, parts int
-	wg          *sync.WaitGroup
+// Dispatch publishes the task through a generation counter rather than a
+// job channel: a decode step issues over a hundred short parallel
+// products back to back, and waking a parked goroutine for each one costs
+// tens of microseconds (often the parts then run one after the other). Worker k runs part
+// k of every generation that has more than k parts. After finishing, a
+// worker spins on the counter for up to spinWindow before parking, so the
+// next dispatch of the same token finds it awake (llama.cpp's threads spin
+// at their barriers the same way), while an idle process parks its
+// workers and burns no CPU. The caller likewise spins, then blocks, while
+// it waits for the other parts.
+//
+// Spinning only pays when every thread has a core of its own. When the
+// machine is oversubscribed, a spinner mostly waits for a thread that
+// the kernel has descheduled, often the one it shares a core with, and a
+// dispatch costs whole spin windows instead of a wake-up. So each waiter
+// backs off: after a spin that ran out, it blocks straight away for its
+// next few waits, more of them after each further miss, and a successful
+// spin halves the backoff again.
+
+// spinWindow is how long a waiter polls before blocking.
+const spinWindow = 50 * time.Microsecond
+
+// spinOff, set by GOLEM_NO_SPIN=1, makes every waiter block at once, to
+// compare against spinning or to leave a shared machine's cores alone.
+var spinOff = func() bool { v := os.Getenv("GOLEM_NO_SPIN"); return v != "" && v != "0" }()
+
+// Backoff bounds, in waits: the first miss skips minBackoff spins, each
+// further miss doubles that, up to maxBackoff.
+const (
+	minBackoff = 8
+	maxBackoff = 1024
+)
+
+// spinner decides whether a waiter spins, and spins.
+type spinner struct {
+	skip    int // waits left that block without spinning
+	backoff int // skip to set on the next miss / 2
+}
+
+// spin polls ready for up to spinWindow, unless backing off, and reports
+// whether it became true. The caller blocks when it did not.
+func (s *spinner) spin(ready func() bool) bool {
+	if spinOff {
+		return ready()
+	}
+	if s.skip > 0 {
+		s.skip--
+		return ready()
+	}
+	deadline := time.Now().Add(spinWindow)
+	for i := 1; ; i++ {
+		if ready() {
+			s.backoff /= 2
+			return true
+		}
+		if i%256 != 0 {
+			continue
+		}
+		if time.Now().After(deadline) {
+			s.backoff = min(max(2*s.backoff, minBackoff), maxBackoff)
+			s.skip = s.backoff
+			return false
+		}
+		// Let a goroutine queued on this thread run: a woken worker or
+		// caller is queued on the waker's thread, and would otherwise
+		// wait for the whole window.
+		runtime.Gosched()
+	}
+}
+
+// worker is the parking state of one worker goroutine.
+type worker struct {
+	parked atomic.Bool   // set while the worker is (about to be) blocked on wake
+	wake   chan struct{} // one token per unpark, buffered so senders never block
+	spin   spinner
 }
 
 var (
 	workersOnce sync.Once
-	jobs        chan job
 	nWorkers    int
+	workers     []*worker
+
+	dispatchMu sync.Mutex // one dispatch at a time; held by the caller until all parts finish
+	// gen holds a dispatch counter above partsBits and the dispatch's
+	// number of parts below, so workers that are not needed never read
+	// cur. It changes once per dispatch, after cur is set.
+	gen     atomic.Uint64
+	pending atomic.Int32 // parts still running on workers
+	waiting atomic.Bool  // set while the caller is (about to be) blocked on done
+	done    = make(chan struct{}, 1)
+	cur     task    // the current dispatch's task, written under dispatchMu
+	waitSp  spinner // the caller's, used under dispatchMu
+)
+
+// partsBits is the width of the parts field of gen.
+const (
+	partsBits = 16
+	partsMask = 1<<partsBits - 1
 )
 
 func startWorkers() {
-	nWorkers = runtime.GOMAXPROCS(0) - 1
-	jobs = make(chan job, 4*max(nWorkers, 1))
-	for i := 0; i < nWorkers; i++ {
-		go func() {
-			for j := range jobs {
-				j.t.run(j.part, j.parts)
-				j.wg.Done()
+	nWorkers = min(runtime.GOMAXPROCS(0), partsMask) - 1
+	workers = make([]*worker, nWorkers)
+	for i := range workers {
+		w := &worker{wake: make(chan struct{}, 1)}
+		workers[i] = w
+		go w.loop(i+1, gen.Load())
+	}
+}
+
+// loop runs part k of each dispatch that has more than k parts, starting
+// after generation seen.
+func (w *worker) loop(k int, seen uint64) {
+	for {
+		g := w.await(seen)
+		seen = g
+		// A dispatch with more than k parts cannot finish without this
+		// worker, so its caller still holds dispatchMu and cur is stable;
+		// cur is read only then.
+		if parts := int(g & partsMask); k < parts {
+			cur.run(k, parts)
+			if pending.Add(-1) == 0 && waiting.Load() && waiting.CompareAndSwap(true, false) {
+				done <- struct{}{}
 			}
-		}()
+		}
+	}
+}
+
+// await returns the first generation after seen, spinning first (see
+// spinner) and then parking until a dispatcher wakes the worker.
+func (w *worker) await(seen uint64) uint64 {
+	var g uint64
+	changed := func() bool { g = gen.Load(); return g != seen }
+	for {
+		if w.spin.spin(changed) {
+			return g
+		}
+		// Announce the park, then look once more so that a dispatch
+		// published before the announcement is not missed. If the
+		// dispatcher already claimed the flag it has sent (or will send)
+		// a token, which must be consumed to keep the channel balanced.
+		w.parked.Store(true)
+		if changed() {
+			if !w.parked.CompareAndSwap(true, false) {
+				<-w.wake
+			}
+			return g
+		}
+		<-w.wake
+	}
+}
+
+// waitParts returns when every worker's part of the current dispatch has
+// finished: it spins (see spinner), then blocks, so that a worker that
+// is still waking up (and may be queued on this thread) can run.
+func waitParts() {
+	if waitSp.spin(func() bool { return pending.Load() == 0 }) {
+		return
+	}
+	// Same handshake as a parking worker: announce, then look again; a
+	// worker sends a token only if it claims the flag. The token can come
+	// from a worker that finished the previous dispatch's part just
+	// before this dispatch began (it saw pending reach zero then, and the
+	// flag set now), so a wake-up only means: look again.
+	for {
+		waiting.Store(true)
+		if pending.Load() == 0 {
+			if !waiting.CompareAndSwap(true, false) {
+				<-done
+			}
+			return
+		}
+		<-done
+		if pending.Load() == 0 {
+			return
+		}
 	}
 }
 
 // runParallel runs t in up to maxParts parts (at most one per CPU), the
-// first on the calling goroutine, and waits for all of them. wg is the
-// caller's, reused so that nothing is allocated per call. Workers never
-// call runParallel themselves, so this cannot deadlock.
+// first on the calling goroutine, and waits for all of them. wg is no
+// longer used (completion is an atomic counter) and is kept for the
+// callers' signature. Workers never call runParallel themselves, so this
+// cannot deadlock; concurrent callers take turns.
 func runParallel(t task, maxParts int, wg *sync.WaitGroup) {
+	_ = wg
 	workersOnce.Do(startWorkers)
 	parts := min(maxParts, nWorkers+1)
 	if n := int(threads.Load()); n > 0 {
@@ -61,12 +219,19 @@ func runParallel(t task, maxParts int, wg *sync.WaitGroup) {
 		t.run(0, 1)
 		return
 	}
-	wg.Add(parts - 1)
-	for p := 1; p < parts; p++ {
-		jobs <- job{t: t, part: p, parts: parts, wg: wg}
+	dispatchMu.Lock()
+	cur = t
+	pending.Store(int32(parts - 1))
+	gen.Store((gen.Load()>>partsBits+1)<<partsBits | uint64(parts))
+	for _, w := range workers[:parts-1] {
+		if w.parked.Load() && w.parked.CompareAndSwap(true, false) {
+			w.wake <- struct{}{}
+		}
 	}
 	t.run(0, parts)
-	wg.Wait()
+	waitParts()
+	cur = nil
+	dispatchMu.Unlock()
 }
 
 // threads caps the parts work is split into (0: one per CPU).

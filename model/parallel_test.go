@@ -3,7 +3,9 @@ package model
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // emptyTask does nothing: runParallel's cost alone.
@@ -19,5 +21,108 @@ func BenchmarkRunParallel(b *testing.B) {
 	b.Logf("%d threads", runtime.GOMAXPROCS(0))
 	for b.Loop() {
 		runParallel(t, 64, &wg)
+	}
+}
+
+// countTask counts the runs of each part and checks the parts agree on
+// their number.
+type countTask struct {
+	parts int
+	runs  []atomic.Int32
+	bad   atomic.Int32
+}
+
+func (c *countTask) run(part, parts int) {
+	if parts != c.parts || part < 0 || part >= parts {
+		c.bad.Add(1)
+		return
+	}
+	c.runs[part].Add(1)
+}
+
+// TestRunParallel checks that every part of every dispatch runs exactly
+// once, with dispatches back to back (workers spinning), after pauses
+// longer than the spin window (workers parked) and from several callers
+// at once.
+func TestRunParallel(t *testing.T) {
+	var wg sync.WaitGroup
+	check := func(t *testing.T, maxParts int, pause time.Duration) {
+		t.Helper()
+		want := min(maxParts, Threads())
+		c := &countTask{parts: want, runs: make([]atomic.Int32, want)}
+		runParallel(c, maxParts, &wg)
+		if c.bad.Load() != 0 {
+			t.Fatalf("maxParts %d: %d runs with a wrong part or count", maxParts, c.bad.Load())
+		}
+		for p := range c.runs {
+			if n := c.runs[p].Load(); n != 1 {
+				t.Fatalf("maxParts %d: part %d ran %d times", maxParts, p, n)
+			}
+		}
+		time.Sleep(pause)
+	}
+	for _, tc := range []struct {
+		name  string
+		pause time.Duration
+		n     int
+	}{
+		{"back to back", 0, 2000},
+		{"short pauses", 20 * time.Microsecond, 200},
+		{"parked", 200 * time.Microsecond, 50},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for i := range tc.n {
+				check(t, 1+i%4, tc.pause)
+			}
+		})
+	}
+	t.Run("concurrent callers", func(t *testing.T) {
+		var callers sync.WaitGroup
+		errs := make(chan string, 4)
+		for g := range 4 {
+			callers.Add(1)
+			go func() {
+				defer callers.Done()
+				var own sync.WaitGroup
+				for i := range 500 {
+					maxParts := 1 + (i+g)%4
+					want := min(maxParts, Threads())
+					c := &countTask{parts: want, runs: make([]atomic.Int32, want)}
+					runParallel(c, maxParts, &own)
+					for p := range c.runs {
+						if c.bad.Load() != 0 || c.runs[p].Load() != 1 {
+							errs <- "a part did not run exactly once"
+							return
+						}
+					}
+				}
+			}()
+		}
+		callers.Wait()
+		close(errs)
+		for e := range errs {
+			t.Fatal(e)
+		}
+	})
+}
+
+// busyTask spins for a fixed time per part, like one small matrix product.
+type busyTask struct{ d time.Duration }
+
+func (b busyTask) run(part, parts int) {
+	for end := time.Now().Add(b.d); time.Now().Before(end); {
+	}
+}
+
+// BenchmarkRunParallelWork measures back-to-back dispatches of 20 µs
+// parts separated by 2 µs of serial work, the shape of a small model's
+// decode step (qwen2.5-0.5b: ~120 dispatches a token).
+func BenchmarkRunParallelWork(b *testing.B) {
+	var wg sync.WaitGroup
+	t := busyTask{20 * time.Microsecond}
+	serial := busyTask{2 * time.Microsecond}
+	for b.Loop() {
+		runParallel(t, 64, &wg)
+		serial.run(0, 1)
 	}
 }
