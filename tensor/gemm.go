@@ -417,32 +417,36 @@ func sideQ6_K(dst, act []byte, actBytes, n, nb int) {
 
 // F16 weights take a different GEMM: tiles of f16TileRows rows by
 // f16TileCols tokens whose every (row, token) pair keeps the 32 float
-// lanes and final reduction of the F16 row kernel (see gemmF32x4x5 in
+// lanes and final reduction of the F16 row kernel (see gemmH16x4x5 in
 // gemm_amd64.s), so a batch gives the same bits as token-by-token
 // decoding. The activations are converted to float32 for a block of
-// f16BlockTokens tokens at a time; within it, a block of f16BlockRows
-// weight rows is multiplied a chunk of f16ChunkCols columns at a time:
-// the chunk's weights are converted to float32 once (exactly) for all the
-// block's tokens, and the tiles' lane accumulators are saved in a scratch
-// buffer between chunks (the lanes' FMA sequence is unchanged), so the
-// chunk's weights and activations stay in the L2 cache while they are
-// reused, and each weight row streams from memory once per token block.
-// The mapped weights are only read.
+// f16BlockTokens tokens at a time, stored chunk by chunk; within it, a
+// block of f16BlockRows weight rows is multiplied a chunk of f16ChunkCols
+// columns at a time: the chunk's F16 weights are copied side by side once
+// for all the block's tokens (the kernel widens them to float32 as it
+// loads them, exactly), and the tiles' lane accumulators are saved in a
+// scratch buffer between chunks (the lanes' FMA sequence is unchanged).
+// For each token tile the row block's tiles run in turn, so the tile's
+// activations and the chunk's weights (24 rows · 1024 columns · 2 bytes
+// and 5 · 1024 · 4 bytes) stay close in the caches while they are reused,
+// and each weight row streams from memory once per token block. The
+// mapped weights are only read. The constants were tuned on a 2048×8192
+// matrix and 512 tokens (BenchmarkGEMM).
 const (
 	f16TileRows    = 4
 	f16TileCols    = 5
-	f16BlockTokens = 120 // a multiple of f16TileCols
-	f16BlockRows   = 24  // a multiple of f16TileRows
-	f16ChunkCols   = 512 // a multiple of 32
+	f16BlockTokens = 120  // a multiple of f16TileCols
+	f16BlockRows   = 24   // a multiple of f16TileRows
+	f16ChunkCols   = 1024 // a multiple of 32
 	f16AccFloats   = 2 * 16 * f16TileRows * f16TileCols
 )
 
-// f16TileFunc multiplies f16TileRows float32 weight rows (ws bytes apart)
+// f16TileFunc multiplies f16TileRows F16 weight rows (ws bytes apart)
 // with f16TileCols float32 activation rows (as bytes apart) over n32·32
 // elements. mode bit 0: start from the lane accumulators saved at acc
 // (else zero); bit 1: reduce in order mode>>2 and store pair (r, c) at
 // out + c·os bytes + r (else save the accumulators at acc).
-type f16TileFunc func(w *float32, ws int, a *float32, as int, n32 int, out *float32, os int, acc *float32, mode int)
+type f16TileFunc func(w *byte, ws int, a *float32, as int, n32 int, out *float32, os int, acc *float32, mode int)
 
 // f16Tile is the F16 tile kernel in use and f16Convert the F16 to float32
 // conversion that feeds it (nil f16Tile: no F16 GEMM); simdF16Tile and
@@ -468,7 +472,7 @@ func f16ActiveOrder() int {
 	return f16Order
 }
 
-// f16Orders is the number of reduction orders gemmF32x4x5 offers.
+// f16Orders is the number of reduction orders gemmH16x4x5 offers.
 const f16Orders = 2
 
 // probeF16Order multiplies a small matrix of varied magnitudes with a few
@@ -518,17 +522,17 @@ func f16ToF32Rows(dst []float32, src []byte) {
 }
 
 // f16Scratch is gemmF16Range's working memory: a token block's float32
-// activations, a row block's chunk of float32 weights, and the lane
+// activations, a row block's chunk of F16 weights, and the lane
 // accumulators of the row block's tiles.
 type f16Scratch struct {
 	act []float32
-	w   []float32
+	w   []byte
 	acc []float32
 }
 
 var f16Pool = sync.Pool{New: func() any {
 	return &f16Scratch{
-		w:   make([]float32, f16BlockRows*f16ChunkCols),
+		w:   make([]byte, 2*f16BlockRows*f16ChunkCols),
 		acc: make([]float32, f16BlockRows/f16TileRows*f16BlockTokens/f16TileCols*f16AccFloats),
 	}
 }}
@@ -546,21 +550,30 @@ func gemmF16Range(tile f16TileFunc, convert func([]float32, []byte), order int,
 	var out [f16TileRows * f16TileCols]float32
 	for t0 := 0; t0 < n; t0 += tb {
 		nt := min(tb, n-t0)
-		for c := 0; c < nt; c++ {
-			convert(buf[c*cols:(c+1)*cols], act[(t0+c)*actBytes:])
+		// Chunk-major: chunk k0's activations of token c at
+		// buf[k0·tb + c·kc:], so a tile's token rows are kc floats apart
+		// (not cols), which keeps them in few pages and apart in the L1
+		// sets.
+		for k0 := 0; k0 < cols; k0 += f16ChunkCols {
+			kc := min(f16ChunkCols, cols-k0)
+			for c := 0; c < nt; c++ {
+				convert(buf[k0*tb+c*kc:k0*tb+(c+1)*kc], act[(t0+c)*actBytes+2*k0:])
+			}
+			clear(buf[k0*tb+nt*kc : k0*tb+(nt+f16TileCols-1)/f16TileCols*f16TileCols*kc])
 		}
-		clear(buf[nt*cols : (nt+f16TileCols-1)/f16TileCols*f16TileCols*cols])
 		for rb := r0; rb < r1; rb += f16BlockRows {
 			re := min(rb+f16BlockRows, r1)
 			for k0 := 0; k0 < cols; k0 += f16ChunkCols {
 				kc := min(f16ChunkCols, cols-k0)
-				// The chunk's weights, kc floats a row; rows past re (a
-				// partial last tile) are zero and their results dropped.
-				wf := s.w[:(re-rb+f16TileRows-1)/f16TileRows*f16TileRows*kc]
+				// The chunk's F16 weights, 2·kc bytes a row, copied side by
+				// side (rows in place are rowBytes apart and would crowd the
+				// same L1 sets); rows past re (a partial last tile) are zero
+				// and their results dropped.
+				wh := s.w[:(re-rb+f16TileRows-1)/f16TileRows*f16TileRows*2*kc]
 				for r := rb; r < re; r++ {
-					convert(wf[(r-rb)*kc:(r-rb+1)*kc], w[r*rowBytes+2*k0:])
+					copy(wh[(r-rb)*2*kc:(r-rb+1)*2*kc], w[r*rowBytes+2*k0:])
 				}
-				clear(wf[(re-rb)*kc:])
+				clear(wh[(re-rb)*2*kc:])
 				mode := order << 2
 				if k0 > 0 {
 					mode |= 1
@@ -569,23 +582,23 @@ func gemmF16Range(tile f16TileFunc, convert func([]float32, []byte), order int,
 				if final {
 					mode |= 2
 				}
-				for ti, rt := 0, rb; rt < re; ti, rt = ti+1, rt+f16TileRows {
-					rows := min(f16TileRows, re-rt)
-					wt := wf[ti*f16TileRows*kc : (ti+1)*f16TileRows*kc]
-					for ct := 0; ct < nt; ct += f16TileCols {
-						cn := min(f16TileCols, nt-ct)
-						a := buf[ct*cols+k0 : (ct+f16TileCols)*cols]
+				for ct := 0; ct < nt; ct += f16TileCols {
+					cn := min(f16TileCols, nt-ct)
+					a := buf[k0*tb+ct*kc : k0*tb+(ct+f16TileCols)*kc]
+					for ti, rt := 0, rb; rt < re; ti, rt = ti+1, rt+f16TileRows {
+						rows := min(f16TileRows, re-rt)
+						wt, ws := wh[ti*f16TileRows*2*kc:(ti+1)*f16TileRows*2*kc], 2*kc
 						accs := s.acc[(ti*(f16BlockTokens/f16TileCols)+ct/f16TileCols)*f16AccFloats:][:f16AccFloats]
 						if !final {
-							tile(&wt[0], 4*kc, &a[0], 4*cols, kc/32, nil, 0, &accs[0], mode)
+							tile(&wt[0], ws, &a[0], 4*kc, kc/32, nil, 0, &accs[0], mode)
 							continue
 						}
 						if rows == f16TileRows && cn == f16TileCols {
 							_ = y[(t0+ct+f16TileCols-1)*yStride+rt+f16TileRows-1]
-							tile(&wt[0], 4*kc, &a[0], 4*cols, kc/32, &y[(t0+ct)*yStride+rt], 4*yStride, &accs[0], mode)
+							tile(&wt[0], ws, &a[0], 4*kc, kc/32, &y[(t0+ct)*yStride+rt], 4*yStride, &accs[0], mode)
 							continue
 						}
-						tile(&wt[0], 4*kc, &a[0], 4*cols, kc/32, &out[0], 4*f16TileRows, &accs[0], mode)
+						tile(&wt[0], ws, &a[0], 4*kc, kc/32, &out[0], 4*f16TileRows, &accs[0], mode)
 						for c := 0; c < cn; c++ {
 							copy(y[(t0+ct+c)*yStride+rt:(t0+ct+c)*yStride+rt+rows], out[c*f16TileRows:])
 						}

@@ -22,18 +22,18 @@ func gemmQ4_KVNNI(w *byte, a *byte, as int, side *byte, nb int, out *float32, os
 func gemmQ6_KVNNI(w *byte, a *byte, as int, side *byte, nb int, out *float32, os int)
 
 //go:noescape
-func gemmF32x4x5(w *float32, ws int, a *float32, as int, n32 int, out *float32, os int, acc *float32, mode int)
+func gemmH16x4x5(w *byte, ws int, a *float32, as int, n32 int, out *float32, os int, acc *float32, mode int)
 
-// gemmF16Tile is the f16TileFunc on gemmF32x4x5: half 0 of the lanes
+// gemmF16Tile is the f16TileFunc on gemmH16x4x5: half 0 of the lanes
 // (saved), then half 1 (saved, or reduced with half 0 on the last chunk).
-func gemmF16Tile(w *float32, ws int, a *float32, as int, n32 int, out *float32, os int, acc *float32, mode int) {
+func gemmF16Tile(w *byte, ws int, a *float32, as int, n32 int, out *float32, os int, acc *float32, mode int) {
 	load := mode & 1
-	gemmF32x4x5(w, ws, a, as, n32, nil, 0, acc, load|2)
+	gemmH16x4x5(w, ws, a, as, n32, nil, 0, acc, load|2)
 	if mode&2 == 0 {
-		gemmF32x4x5(w, ws, a, as, n32, nil, 0, acc, 16|load|2)
+		gemmH16x4x5(w, ws, a, as, n32, nil, 0, acc, 16|load|2)
 		return
 	}
-	gemmF32x4x5(w, ws, a, as, n32, out, os, acc, 16|load|4|(mode>>2&1)<<3)
+	gemmH16x4x5(w, ws, a, as, n32, out, os, acc, 16|load|4|(mode>>2&1)<<3)
 }
 
 //go:noescape

@@ -840,8 +840,9 @@ q50gather:
 //
 // Here each (row, token) pair has the same 32 lanes as two halves, A
 // (elements 0-15 of every 32) and B (16-31), and one call runs one half:
-// 20 accumulators, 4 weight rows and 5 token vectors (all float32) fit the
-// 32 registers, so each 32-element step is 20 FMAs for 9 loads. The caller runs half 0, saving
+// 20 accumulators, 4 weight rows and 5 token vectors (float32) fit the
+// 32 registers, so each 32-element step is 20 FMAs for 9 loads. The caller
+// runs half 0, saving
 // its accumulators, then half 1, which on the last chunk of columns
 // reduces each pair's two halves and stores the result.
 //
@@ -995,16 +996,17 @@ q50gather:
 	F16X5R1(18, Z18, Y18, X18, 12(R8)) \
 	F16X5R1(19, Z19, Y19, X19, 12(AX)(BX*4))
 
-// func gemmF32x4x5(w *float32, ws int, a *float32, as int, n32 int, out *float32, os int, acc *float32, mode int)
+// func gemmH16x4x5(w *byte, ws int, a *float32, as int, n32 int, out *float32, os int, acc *float32, mode int)
 //
-// Weight rows w + r·ws (F16 weights converted to float32 by the caller,
-// exactly, once per chunk for all tokens) by the float32 activation rows
-// a + c·as (bytes), over n32 steps of 32 elements, half mode>>4&1 of each
-// step's lanes. mode bit 0: start from the saved accumulators of that
-// half (else zero); bit 1: save them at the end; bit 2 (half 1 only):
-// reduce each pair with its saved half 0, in order 1 if bit 3 is set
-// (else 0), and store pair (r, c) at out + c·os + 4r.
-TEXT ·gemmF32x4x5(SB), NOSPLIT, $0-72
+// F16 weight rows w + r·ws (bytes), widened to float32 by VCVTPH2PS as
+// they are loaded (exactly; no float32 copy of the weights is made), by
+// the float32 activation rows a + c·as (bytes), over n32 steps of 32
+// elements, half mode>>4&1 of each step's lanes. mode bit 0: start from
+// the saved accumulators of that half (else zero); bit 1: save them at the
+// end; bit 2 (half 1 only): reduce each pair with its saved half 0, in
+// order 1 if bit 3 is set (else 0), and store pair (r, c) at out + c·os +
+// 4r.
+TEXT ·gemmH16x4x5(SB), NOSPLIT, $0-72
 	MOVQ w+0(FP), SI
 	MOVQ ws+8(FP), DX
 	MOVQ a+16(FP), DI
@@ -1013,29 +1015,29 @@ TEXT ·gemmF32x4x5(SB), NOSPLIT, $0-72
 	MOVQ acc+56(FP), R10
 	MOVQ mode+64(FP), R11
 	TESTQ $16, R11
-	JZ    f32x5half0
-	ADDQ  $64, SI
+	JZ    h16x5half0
+	ADDQ  $32, SI
 	ADDQ  $64, DI
 	ADDQ  $1280, R10
 
-f32x5half0:
+h16x5half0:
 	LEAQ (SI)(DX*2), R9
 	ADDQ DX, R9
 	LEAQ (DI)(BX*2), R8
 	ADDQ BX, R8
 	TESTQ $1, R11
-	JZ    f32x5zero
+	JZ    h16x5zero
 	F16X5LOAD
-	JMP   f32x5loop
+	JMP   h16x5loop
 
-f32x5zero:
+h16x5zero:
 	F16X5ZERO
 
-f32x5loop:
-	VMOVUPS   (SI), Z20
-	VMOVUPS   (SI)(DX*1), Z21
-	VMOVUPS   (SI)(DX*2), Z22
-	VMOVUPS   (R9), Z23
+h16x5loop:
+	VCVTPH2PS (SI), Z20
+	VCVTPH2PS (SI)(DX*1), Z21
+	VCVTPH2PS (SI)(DX*2), Z22
+	VCVTPH2PS (R9), Z23
 	VMOVUPS   (DI), Z24
 	VMOVUPS   (DI)(BX*1), Z25
 	VMOVUPS   (DI)(BX*2), Z26
@@ -1045,34 +1047,34 @@ f32x5loop:
 	F16X5ROW(Z21, Z5, Z6, Z7, Z8, Z9)
 	F16X5ROW(Z22, Z10, Z11, Z12, Z13, Z14)
 	F16X5ROW(Z23, Z15, Z16, Z17, Z18, Z19)
-	ADDQ $128, SI
-	ADDQ $128, R9
+	ADDQ $64, SI
+	ADDQ $64, R9
 	ADDQ $128, DI
 	ADDQ $128, R8
 	DECQ CX
-	JNZ  f32x5loop
+	JNZ  h16x5loop
 
 	TESTQ $2, R11
-	JZ    f32x5nostore
+	JZ    h16x5nostore
 	F16X5STORE
 
-f32x5nostore:
+h16x5nostore:
 	TESTQ $4, R11
-	JZ    f32x5done
+	JZ    h16x5done
 	SUBQ  $1280, R10 // half 0's slots
 	MOVQ  out+40(FP), AX
 	MOVQ  os+48(FP), BX
 	LEAQ  (AX)(BX*2), R8
 	ADDQ  BX, R8
 	TESTQ $8, R11
-	JNZ   f32x5order1
+	JNZ   h16x5order1
 	F16X5RED0
 	VZEROUPPER
 	RET
 
-f32x5order1:
+h16x5order1:
 	F16X5RED1
 
-f32x5done:
+h16x5done:
 	VZEROUPPER
 	RET
