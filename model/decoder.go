@@ -2,7 +2,6 @@ package model
 
 import (
 	"fmt"
-	"sync"
 
 	"golem/tensor"
 )
@@ -40,7 +39,6 @@ type decoder struct {
 	layers  []layer
 	kt, vt  tensor.Type // KV cache storage types (Options)
 	s       scratch
-	wg      sync.WaitGroup // for runParallel
 	mt      mulTask
 	at      attnTask
 	bt      batchAttnTask
@@ -292,14 +290,14 @@ func (m *decoder) attentionBlock(il, n, perSeq int) {
 		m.bt = batchAttnTask{m: m, c: c, il: il, n: n, npos: c.n + n, swa: swa, scale: scale}
 		m.bt.prepare()
 		m.ensureBatch(nWorkers+1, c.n+n)
-		runParallel(&m.bt, m.bt.units(), &m.wg)
+		runParallel(&m.bt, m.bt.units())
 	} else {
 		m.at = attnTask{m: m, il: il, n: n, swa: swa, scale: scale, oneRow: oneRow}
 		units := n * nh
 		if work < minParallelWork {
 			units = 1
 		}
-		runParallel(&m.at, units, &m.wg)
+		runParallel(&m.at, units)
 	}
 	m.mul(l.wo, s.att, s.xb2, n)
 	addBias(s.xb2, l.bo, n)

@@ -204,12 +204,10 @@ func waitParts() {
 }
 
 // runParallel runs t in up to maxParts parts (at most one per CPU), the
-// first on the calling goroutine, and waits for all of them. wg is no
-// longer used (completion is an atomic counter) and is kept for the
-// callers' signature. Workers never call runParallel themselves, so this
+// first on the calling goroutine, and waits for all of them (completion is
+// an atomic counter). Workers never call runParallel themselves, so this
 // cannot deadlock; concurrent callers take turns.
-func runParallel(t task, maxParts int, wg *sync.WaitGroup) {
-	_ = wg
+func runParallel(t task, maxParts int) {
 	workersOnce.Do(startWorkers)
 	parts := min(maxParts, nWorkers+1)
 	if n := int(threads.Load()); n > 0 {
@@ -338,7 +336,7 @@ func (m *decoder) mulFused(x []float32, n int, wa *weight, ya []float32, wb *wei
 	if work < minParallelWork {
 		units = 1
 	}
-	runParallel(t, units, &m.wg)
+	runParallel(t, units)
 }
 
 // quantized returns x (n rows) converted to w's activation type in scratch

@@ -16,11 +16,10 @@ func (emptyTask) run(part, parts int) {}
 // BenchmarkRunParallel measures one dispatch and barrier over every
 // thread (the per-matrix overhead of a decode step).
 func BenchmarkRunParallel(b *testing.B) {
-	var wg sync.WaitGroup
 	var t emptyTask
 	b.Logf("%d threads", runtime.GOMAXPROCS(0))
 	for b.Loop() {
-		runParallel(t, 64, &wg)
+		runParallel(t, 64)
 	}
 }
 
@@ -45,12 +44,11 @@ func (c *countTask) run(part, parts int) {
 // longer than the spin window (workers parked) and from several callers
 // at once.
 func TestRunParallel(t *testing.T) {
-	var wg sync.WaitGroup
 	check := func(t *testing.T, maxParts int, pause time.Duration) {
 		t.Helper()
 		want := min(maxParts, Threads())
 		c := &countTask{parts: want, runs: make([]atomic.Int32, want)}
-		runParallel(c, maxParts, &wg)
+		runParallel(c, maxParts)
 		if c.bad.Load() != 0 {
 			t.Fatalf("maxParts %d: %d runs with a wrong part or count", maxParts, c.bad.Load())
 		}
@@ -83,12 +81,11 @@ func TestRunParallel(t *testing.T) {
 			callers.Add(1)
 			go func() {
 				defer callers.Done()
-				var own sync.WaitGroup
 				for i := range 500 {
 					maxParts := 1 + (i+g)%4
 					want := min(maxParts, Threads())
 					c := &countTask{parts: want, runs: make([]atomic.Int32, want)}
-					runParallel(c, maxParts, &own)
+					runParallel(c, maxParts)
 					for p := range c.runs {
 						if c.bad.Load() != 0 || c.runs[p].Load() != 1 {
 							errs <- "a part did not run exactly once"
@@ -118,11 +115,10 @@ func (b busyTask) run(part, parts int) {
 // parts separated by 2 µs of serial work, the shape of a small model's
 // decode step (qwen2.5-0.5b: ~120 dispatches a token).
 func BenchmarkRunParallelWork(b *testing.B) {
-	var wg sync.WaitGroup
 	t := busyTask{20 * time.Microsecond}
 	serial := busyTask{2 * time.Microsecond}
 	for b.Loop() {
-		runParallel(t, 64, &wg)
+		runParallel(t, 64)
 		serial.run(0, 1)
 	}
 }

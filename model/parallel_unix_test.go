@@ -3,7 +3,6 @@
 package model
 
 import (
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -25,9 +24,8 @@ func TestRunParallelIdleParks(t *testing.T) {
 	if Threads() < 2 {
 		t.Skip("no worker goroutines with one thread")
 	}
-	var wg sync.WaitGroup
 	for range 1000 {
-		runParallel(emptyTask{}, 64, &wg)
+		runParallel(emptyTask{}, 64)
 	}
 	time.Sleep(20 * time.Millisecond) // far past spinWindow
 	before := cpuTime(t)
