@@ -447,10 +447,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 			Message: api.Message{Role: "assistant"}, Done: true, DoneReason: reason})
 		return
 	}
-	plan, err := planTools(mi, req.Tools, requestTools(body), req.ToolChoice)
-	if err == nil {
-		err = rs.withTools(plan)
-	}
+	plan, err := rs.tools(req.Tools, body, req.ToolChoice)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -270,10 +270,7 @@ func (s *Server) handleChatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	plan, err := planTools(mi, req.Tools, requestTools(body), req.ToolChoice)
-	if err == nil {
-		err = rs.withTools(plan)
-	}
+	plan, err := rs.tools(req.Tools, body, req.ToolChoice)
 	if err != nil {
 		s.fail(w, r, err)
 		return

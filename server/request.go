@@ -106,17 +106,20 @@ func (s *Server) setup(model string, rawOpts map[string]any, cons ...constraint)
 	return rs, nil
 }
 
-// withTools adds a tool plan's forcing grammar to the request's
-// constraint; tool_choice cannot be forced together with a format.
-func (rs *reqSetup) withTools(p toolPlan) error {
-	if p.grammar == nil {
-		return nil
+// tools plans the request's tools (see planTools; body is the raw request,
+// whose tool JSON keeps the client's key order) and adds the plan's forcing
+// grammar to the request's constraint; tool_choice cannot be forced
+// together with a format.
+func (rs *reqSetup) tools(tools []api.Tool, body []byte, choice *api.ToolChoice) (toolPlan, error) {
+	p, err := planTools(rs.mi, tools, requestTools(body), choice)
+	if err != nil || p.grammar == nil {
+		return p, err
 	}
 	if rs.grammar != nil {
-		return errf(http.StatusBadRequest, "tool_choice required or a named function cannot be combined with format, response_format or grammar")
+		return p, errf(http.StatusBadRequest, "tool_choice required or a named function cannot be combined with format, response_format or grammar")
 	}
 	rs.grammar = p.grammar
-	return nil
+	return p, nil
 }
 
 // toolMessages resolves tool_name on tool results that only carry a
