@@ -122,3 +122,40 @@ func BenchmarkRunParallelWork(b *testing.B) {
 		serial.run(0, 1)
 	}
 }
+
+// TestChunkRunsTakeEachOnce has parts take their own chunks and steal
+// from the others concurrently, as mulTask.runChunks does, and checks
+// that every chunk is taken exactly once.
+func TestChunkRunsTakeEachOnce(t *testing.T) {
+	for _, tc := range []struct{ chunks, parts int }{{1, 2}, {7, 2}, {100, 3}, {1000, 8}} {
+		runs := make([]chunkRun, tc.parts)
+		for p := range runs {
+			lo, hi := span(tc.chunks, p, tc.parts)
+			runs[p].v.Store(uint64(lo)<<32 | uint64(hi))
+		}
+		taken := make([]atomic.Int32, tc.chunks)
+		var wg sync.WaitGroup
+		for part := range tc.parts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for k := range tc.parts {
+					r := &runs[(part+k)%tc.parts]
+					for {
+						c, ok := r.take(k > 0)
+						if !ok {
+							break
+						}
+						taken[c].Add(1)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for c := range taken {
+			if n := taken[c].Load(); n != 1 {
+				t.Fatalf("%d chunks, %d parts: chunk %d taken %d times", tc.chunks, tc.parts, c, n)
+			}
+		}
+	}
+}
