@@ -293,18 +293,28 @@ func addBias(x, b []float32, n int) {
 // to F16, each score is an F16·F16 dot product (tensor.DotF16: AVX-512
 // lane order for whole 64-element chunks, float64 for the rest), the
 // softmax is online in float32, and V·softmax accumulates in an F16 vector
-// (tensor.AxpyF16, tensor.ScaleF16). acc (len(q) values) and qh (len(q))
-// are scratch.
-func attentionOneRow(out, q []float32, kc, vc []uint16, kvStride, off, lo, hi int, scale, cap float32, acc []uint16, qh []float32) {
+// (tensor.AxpyF16, tensor.ScaleF16).
+//
+// The online softmax's exponentials depend only on the scores and their
+// running maximum, so they are computed up front in one vector pass
+// (tensor.ExpF32Slice, within about 1 ulp of e^x) rather than one call per
+// cached position; the accumulation then runs in position order as
+// before. At position p, with M the maximum of the scores before it and
+// d = s_p - M: a new maximum (d > 0) rescales the accumulator by e^-d and
+// adds V_p with weight 1; otherwise V_p gets weight e^d. acc and qh
+// (len(q) values) and d and e (hi-lo+1 values) are scratch.
+func attentionOneRow(out, q []float32, kc, vc []uint16, kvStride, off, lo, hi int, scale, cap float32, acc []uint16, qh, d, e []float32) {
 	hd := len(q)
 	acc, qh = acc[:hd], qh[:hd]
+	np := hi - lo + 1
+	d, e = d[:np], e[:np]
 	copy(qh, q)
 	tensor.RoundF16Slice(qh)
 	clear(acc)
 	if cap > 0 {
 		scale /= cap
 	}
-	var sum, m float32 = 0, float32(math.Inf(-1))
+	m := float32(math.Inf(-1))
 	for p := lo; p <= hi; p++ {
 		base := p*kvStride + off
 		s := tensor.DotF16(kc[base:base+hd], qh)
@@ -312,13 +322,19 @@ func attentionOneRow(out, q []float32, kc, vc []uint16, kvStride, off, lo, hi in
 		if cap > 0 {
 			s = cap * tanh32(s)
 		}
-		ms, vs := float32(1), float32(1)
-		if s > m {
-			ms = float32(math.Exp(float64(m - s)))
-			m = s
+		d[p-lo] = s - m
+		// e^-|d|: the rescale factor of a new maximum, else the weight.
+		e[p-lo] = -abs32(s - m)
+		m = max(m, s)
+	}
+	tensor.ExpF32Slice(e, e)
+	var sum float32
+	for i, p := 0, lo; p <= hi; i, p = i+1, p+1 {
+		base := p*kvStride + off
+		ms, vs := float32(1), e[i]
+		if d[i] > 0 {
+			ms, vs = e[i], 1
 			tensor.ScaleF16(acc, ms)
-		} else {
-			vs = float32(math.Exp(float64(s - m)))
 		}
 		tensor.AxpyF16(acc, vc[base:base+hd], vs)
 		sum = sum*ms + vs
@@ -332,3 +348,6 @@ func attentionOneRow(out, q []float32, kc, vc []uint16, kvStride, off, lo, hi in
 		out[i] *= inv
 	}
 }
+
+// abs32 is |x|.
+func abs32(x float32) float32 { return math.Float32frombits(math.Float32bits(x) &^ (1 << 31)) }

@@ -56,6 +56,7 @@ type scratch struct {
 	kf, vf              []float32      // batchAttnTask: keys/values as float32
 	accF16              []uint16       // attentionOneRow accumulators, one row per part
 	qF16                []float32
+	oneRowExp           []float32 // attentionOneRow's exponentials, one row per part (scores holds its score differences)
 	cs, csSWA           []float32
 	logits              []float32
 	// act holds the activations quantized for mulFused, one slot per
@@ -113,6 +114,7 @@ func (m *decoder) ensure(n, nCtx, nOut int) {
 	grow(&s.h, n*ff)
 	workersOnce.Do(startWorkers)
 	grow(&s.scores, (nWorkers+1)*nCtx) // one row per part of attnTask
+	grow(&s.oneRowExp, (nWorkers+1)*nCtx)
 	grow(&s.qF16, (nWorkers+1)*c.HeadDim)
 	if len(s.parts) < nWorkers+1 || len(s.parts[0].qh) != c.HeadDim {
 		s.parts = make([]attnScratch, nWorkers+1)
@@ -389,7 +391,8 @@ func (a *attnTask) run(part, parts int) {
 			attentionAny(out, q, c, a.il, h/group, lo, pos, a.scale, cfg.AttnSoftcap, a.oneRow, sc)
 		case a.oneRow:
 			attentionOneRow(out, q, c.k16[a.il], c.v16[a.il], kvDim, off, lo, pos, a.scale, cfg.AttnSoftcap,
-				s.accF16[part*hd:(part+1)*hd], s.qF16[part*hd:(part+1)*hd])
+				s.accF16[part*hd:(part+1)*hd], s.qF16[part*hd:(part+1)*hd],
+				scores, s.oneRowExp[part*s.ctxStride:(part+1)*s.ctxStride])
 		default:
 			attention(out, q, c.k16[a.il], c.v16[a.il], kvDim, off, lo, pos, a.scale, cfg.AttnSoftcap, scores)
 		}

@@ -341,7 +341,7 @@ func TestAttentionKernels(t *testing.T) {
 		}
 		f32, one := make([]float32, tc.hd), make([]float32, tc.hd)
 		attention(f32, q, kc, vc, tc.hd, 0, lo, hi, scale, tc.softcap, make([]float32, n))
-		attentionOneRow(one, q, kc, vc, tc.hd, 0, lo, hi, scale, tc.softcap, make([]uint16, tc.hd), make([]float32, tc.hd))
+		attentionOneRow(one, q, kc, vc, tc.hd, 0, lo, hi, scale, tc.softcap, make([]uint16, tc.hd), make([]float32, tc.hd), make([]float32, n), make([]float32, n))
 		var d32, d16 float64
 		for i := range want {
 			d32 = max(d32, math.Abs(float64(f32[i])-want[i]))
@@ -388,6 +388,14 @@ func BenchmarkDecode(b *testing.B) {
 // attentionOneRowRef is the scalar form of attentionOneRow (ggml's one-row
 // kernel written element by element with the F16 table), kept to check
 // that the vectorized kernel gives bit-identical outputs.
+// expF32Ref is e^x as the one-row kernel computes it (tensor.ExpF32Slice,
+// whose scalar and vector forms agree bit for bit).
+func expF32Ref(x float32) float32 {
+	v := []float32{x}
+	tensor.ExpF32Slice(v, v)
+	return v[0]
+}
+
 func attentionOneRowRef(out, q []float32, kc, vc []uint16, kvStride, off, lo, hi int, scale, cap float32) {
 	tab := f16Table()
 	hd := len(q)
@@ -436,13 +444,13 @@ func attentionOneRowRef(out, q []float32, kc, vc []uint16, kvStride, off, lo, hi
 		}
 		ms, vs := float32(1), float32(1)
 		if s > m {
-			ms = float32(math.Exp(float64(m - s)))
+			ms = expF32Ref(m - s)
 			m = s
 			for i, a := range acc {
 				acc[i] = tensor.F32ToF16(tab[a] * ms)
 			}
 		} else {
-			vs = float32(math.Exp(float64(s - m)))
+			vs = expF32Ref(s - m)
 		}
 		v := vc[p*kvStride+off : p*kvStride+off+hd]
 		for i, vv := range v {
@@ -491,7 +499,7 @@ func TestAttentionOneRowMatchesReference(t *testing.T) {
 		scale := float32(1 / math.Sqrt(float64(tc.hd)))
 		for h := range tc.heads {
 			got, want := make([]float32, tc.hd), make([]float32, tc.hd)
-			attentionOneRow(got, q, kc, vc, stride, h*tc.hd, tc.lo, tc.hi, scale, tc.softcap, make([]uint16, tc.hd), make([]float32, tc.hd))
+			attentionOneRow(got, q, kc, vc, stride, h*tc.hd, tc.lo, tc.hi, scale, tc.softcap, make([]uint16, tc.hd), make([]float32, tc.hd), make([]float32, n), make([]float32, n))
 			attentionOneRowRef(want, q, kc, vc, stride, h*tc.hd, tc.lo, tc.hi, scale, tc.softcap)
 			for i := range want {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
