@@ -385,9 +385,6 @@ func BenchmarkDecode(b *testing.B) {
 	})
 }
 
-// attentionOneRowRef is the scalar form of attentionOneRow (ggml's one-row
-// kernel written element by element with the F16 table), kept to check
-// that the vectorized kernel gives bit-identical outputs.
 // expF32Ref is e^x as the one-row kernel computes it (tensor.ExpF32Slice,
 // whose scalar and vector forms agree bit for bit).
 func expF32Ref(x float32) float32 {
@@ -396,6 +393,9 @@ func expF32Ref(x float32) float32 {
 	return v[0]
 }
 
+// attentionOneRowRef is the scalar form of attentionOneRow (ggml's one-row
+// kernel written element by element with the F16 table), kept to check
+// that the vectorized kernel gives bit-identical outputs.
 func attentionOneRowRef(out, q []float32, kc, vc []uint16, kvStride, off, lo, hi int, scale, cap float32) {
 	tab := f16Table()
 	hd := len(q)
