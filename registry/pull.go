@@ -229,6 +229,9 @@ func (c *Client) planParts(size int64) []*part {
 	}
 	parts := make([]*part, 0, n)
 	step := (size + n - 1) / n
+	if step >= largePart {
+		step = (step + writeBlock - 1) / writeBlock * writeBlock // parts start on write blocks
+	}
 	for off := int64(0); off < size; off += step {
 		parts = append(parts, &part{off: off, end: min(off+step, size)})
 	}
@@ -485,10 +488,18 @@ func (d *download) fetchRange(ctx context.Context, p *part, whole bool) error {
 	}
 	body := newStallReader(resp.Body, orDefault(d.c.StallTimeout, DefaultStallTimeout), cancel)
 	defer body.stop()
-	buf := make([]byte, 256<<10)
+	// A large part's writes end on multiples of writeBlock, so the page
+	// cache can hold the blob in 2 MiB folios that a model load maps as
+	// huge pages; a small one is written in smaller pieces, which report
+	// progress more often.
+	blk := int64(smallWriteBlock)
+	if p.end-p.off >= largePart {
+		blk = writeBlock
+	}
+	buf := make([]byte, blk)
 	pos := start
 	for pos < p.end {
-		n, rerr := io.ReadFull(body, buf[:min(int64(len(buf)), p.end-pos)])
+		n, rerr := io.ReadFull(body, buf[:min((pos/blk+1)*blk, p.end)-pos])
 		if n > 0 {
 			if _, err := writePartial(d.f, buf[:n], pos); err != nil {
 				return fmt.Errorf("write partial blob: %w", err)
@@ -508,6 +519,16 @@ func (d *download) fetchRange(ctx context.Context, p *part, whole bool) error {
 	}
 	return nil
 }
+
+// A download writes a part of largePart bytes or more to the partial file
+// in writes of writeBlock bytes at multiples of writeBlock, so that the
+// kernel can cache what is written in 2 MiB folios (as gguf.Writer and
+// store.WriteBlob do); smaller parts in writes of smallWriteBlock.
+const (
+	writeBlock      = 4 << 20
+	largePart       = 16 * writeBlock
+	smallWriteBlock = 256 << 10
+)
 
 // contentRangeStart parses the first byte of "bytes START-END/TOTAL".
 func contentRangeStart(h string) (int64, bool) {
