@@ -243,7 +243,19 @@ type TemplateData struct {
 	Response string
 	Messages []api.Message
 	Tools    []api.Tool
-	Think    bool
+	// Think, ThinkLevel and IsThinkSet are the request's think field as
+	// Ollama's templates see it: whether thinking is on, its level
+	// ("low", "medium", "high"; "" for true/false), and whether the
+	// request set it at all.
+	Think      bool
+	ThinkLevel string
+	IsThinkSet bool
+}
+
+// WithThink sets the template's think fields from a request's think value.
+func (d TemplateData) WithThink(t *api.ThinkValue) TemplateData {
+	d.Think, d.ThinkLevel, d.IsThinkSet = t.Enabled(), t.Level(), t != nil
+	return d
 }
 
 // RenderTemplate renders an Ollama Go text/template (a model's TEMPLATE

@@ -260,3 +260,26 @@ func TestHumanFormats(t *testing.T) {
 }
 
 func writeText(path, text string) error { return os.WriteFile(path, []byte(text), 0o644) }
+
+// TestTemplateThinkFields checks the think fields Ollama's templates read
+// (.Think, .ThinkLevel, .IsThinkSet) for each form of the request field.
+func TestTemplateThinkFields(t *testing.T) {
+	const src = `{{if .IsThinkSet}}set:{{.Think}}:{{.ThinkLevel}}{{else}}unset:{{.Think}}{{end}}`
+	for _, tc := range []struct {
+		think *api.ThinkValue
+		want  string
+	}{
+		{nil, "unset:false"},
+		{&api.ThinkValue{Value: false}, "set:false:"},
+		{&api.ThinkValue{Value: true}, "set:true:"},
+		{&api.ThinkValue{Value: "high"}, "set:true:high"},
+	} {
+		got, err := RenderTemplate(src, TemplateData{}.WithThink(tc.think))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("think %+v: got %q, want %q", tc.think, got, tc.want)
+		}
+	}
+}

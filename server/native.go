@@ -281,7 +281,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 				msgs = append(msgs, api.Message{Role: "system", Content: system})
 			}
 			msgs = append(msgs, api.Message{Role: "user", Content: req.Prompt})
-			p, err := renderGoTemplate(src, goTemplateData{System: system, Prompt: req.Prompt, Messages: msgs, Think: req.Think.Enabled()})
+			p, err := renderGoTemplate(src, goTemplateData{System: system, Prompt: req.Prompt, Messages: msgs}.WithThink(req.Think))
 			if err != nil {
 				return "", err
 			}
@@ -374,7 +374,7 @@ func chatBuild(mi *modelInfo, msgs []api.Message, plan toolPlan, think *api.Thin
 	}
 	return func(rn *engine.Runner) (string, error) {
 		if rn.Template == nil && mi.template != "" {
-			data := goTemplateData{Messages: all, Tools: plan.tools, Think: think.Enabled()}
+			data := goTemplateData{Messages: all, Tools: plan.tools}.WithThink(think)
 			for _, m := range all {
 				switch m.Role {
 				case "system":
