@@ -541,9 +541,17 @@ func benchModel(path string, p *benchParams, log io.Writer, report func(*benchRe
 		return nil, fmt.Errorf("bench: %s: %w", path, err)
 	}
 	firstToken := time.Since(start)
-	fmt.Fprintf(log, "golem bench: %s: loaded in %.0f ms, first token after %.0f ms; RSS %.1f MiB after load, %.1f MiB after the first token (tensors %.1f MiB, KV cache %.1f MiB for %d positions, %s/%s)\n",
+	// Decoding reads the weights through their mapping, and runs
+	// measurably faster when the kernel maps them in 2 MiB pages, which
+	// depends on how the page cache holds the file (docs/PERFORMANCE.md);
+	// the line says how much was, where Linux tells.
+	huge := ""
+	if kib, ok := procKiB("/proc/self/smaps_rollup", "FilePmdMapped"); ok {
+		huge = fmt.Sprintf("; %.1f MiB of the file mapped in 2 MiB pages", kib/1024)
+	}
+	fmt.Fprintf(log, "golem bench: %s: loaded in %.0f ms, first token after %.0f ms; RSS %.1f MiB after load, %.1f MiB after the first token (tensors %.1f MiB, KV cache %.1f MiB for %d positions, %s/%s)%s\n",
 		filepath.Base(path), loadTime.Seconds()*1000, firstToken.Seconds()*1000, rssLoad/1024, procStatusKiB("VmRSS")/1024,
-		float64(base.ModelSize)/(1<<20), float64(cache.Bytes())/(1<<20), cache.Cap(), base.TypeK, base.TypeV)
+		float64(base.ModelSize)/(1<<20), float64(cache.Bytes())/(1<<20), cache.Cap(), base.TypeK, base.TypeV, huge)
 	var results []*benchResult
 	for _, threads := range p.threads {
 		runtime.GOMAXPROCS(threads)
@@ -583,19 +591,26 @@ func benchModel(path string, p *benchParams, log io.Writer, report func(*benchRe
 // /proc/self/status (VmRSS: resident now, VmHWM: peak), in KiB; 0 where
 // there is no such file.
 func procStatusKiB(key string) float64 {
-	b, err := os.ReadFile("/proc/self/status")
+	kib, _ := procKiB("/proc/self/status", key)
+	return kib
+}
+
+// procKiB returns the "key: N kB" figure of a /proc file, and whether the
+// file has it.
+func procKiB(path, key string) (float64, bool) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, key+":"); ok {
 			var kib float64
 			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%g kB", &kib); err == nil {
-				return kib
+				return kib, true
 			}
 		}
 	}
-	return 0
+	return 0, false
 }
 
 // modelType is llama-bench's model column: architecture, size class and
