@@ -314,17 +314,16 @@ func attentionOneRow(out, q []float32, kc, vc []uint16, kvStride, off, lo, hi in
 	if cap > 0 {
 		scale /= cap
 	}
+	tensor.DotF16Rows(kc[lo*kvStride+off:], kvStride, qh, d)
 	m := float32(math.Inf(-1))
-	for p := lo; p <= hi; p++ {
-		base := p*kvStride + off
-		s := tensor.DotF16(kc[base:base+hd], qh)
+	for i, s := range d {
 		s *= scale
 		if cap > 0 {
 			s = cap * tanh32(s)
 		}
-		d[p-lo] = s - m
+		d[i] = s - m
 		// e^-|d|: the rescale factor of a new maximum, else the weight.
-		e[p-lo] = -abs32(s - m)
+		e[i] = -abs32(s - m)
 		m = max(m, s)
 	}
 	tensor.ExpF32Slice(e, e)

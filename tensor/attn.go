@@ -42,6 +42,26 @@ func DotF16(k []uint16, q []float32) float32 {
 	return float32(float64(lanes) + tail)
 }
 
+// DotF16Rows sets out[r] = DotF16(k[r·stride:r·stride+len(q)], q) for
+// every r < len(out): one query against consecutive cached keys, choosing
+// the kernel once for all of them (the results are DotF16's).
+func DotF16Rows(k []uint16, stride int, q []float32, out []float32) {
+	n := len(q)
+	if len(out) == 0 {
+		return
+	}
+	_ = k[(len(out)-1)*stride+n-1]
+	if n == 0 || n%attnChunk != 0 || !attnSIMD {
+		for r := range out {
+			out[r] = DotF16(k[r*stride:r*stride+n], q)
+		}
+		return
+	}
+	for r := range out {
+		out[r] = dotF16SIMD(k[r*stride:r*stride+n], q)
+	}
+}
+
 // AxpyF16 sets acc[i] = F16(acc[i] + v[i]·s) over min(len(acc), len(v))
 // elements, as ggml_vec_mad_f16 does on AVX-512: one fused multiply-add
 // for the leading multiple of 64 elements, a rounded product then a sum

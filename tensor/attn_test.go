@@ -292,3 +292,34 @@ func TestExpF32Slice(t *testing.T) {
 		}
 	})
 }
+
+// TestDotF16RowsMatchesDotF16 checks the many-position score helper
+// against DotF16 row by row, bit for bit, for head sizes with and without
+// whole 64-element chunks and for strides wider than the row.
+func TestDotF16RowsMatchesDotF16(t *testing.T) {
+	seed := uint32(7)
+	next := func() float32 {
+		seed = seed*1664525 + 1013904223
+		return float32(int32(seed>>8)-1<<23) / (1 << 22)
+	}
+	for _, tc := range []struct{ n, stride, rows int }{{64, 64, 5}, {128, 256, 9}, {80, 160, 4}, {16, 48, 3}, {64, 192, 1}} {
+		k := make([]uint16, (tc.rows-1)*tc.stride+tc.n)
+		for i := range k {
+			k[i] = F32ToF16(next())
+		}
+		q := make([]float32, tc.n)
+		for i := range q {
+			q[i] = RoundF16(next())
+		}
+		withAttnKernels(t, func(t *testing.T, name string) {
+			got := make([]float32, tc.rows)
+			DotF16Rows(k, tc.stride, q, got)
+			for r := range got {
+				want := DotF16(k[r*tc.stride:r*tc.stride+tc.n], q)
+				if math.Float32bits(got[r]) != math.Float32bits(want) {
+					t.Fatalf("%s: n %d stride %d row %d: %g, DotF16 %g", name, tc.n, tc.stride, r, got[r], want)
+				}
+			}
+		})
+	}
+}
