@@ -47,11 +47,12 @@ func DotF16(k []uint16, q []float32) float32 {
 // the kernel once for all of them (the results are DotF16's).
 func DotF16Rows(k []uint16, stride int, q []float32, out []float32) {
 	n := len(q)
-	if len(out) == 0 {
+	if len(out) == 0 || n == 0 {
+		clear(out)
 		return
 	}
 	_ = k[(len(out)-1)*stride+n-1]
-	if n == 0 || n%attnChunk != 0 || !attnSIMD {
+	if n%attnChunk != 0 || !attnSIMD {
 		for r := range out {
 			out[r] = DotF16(k[r*stride:r*stride+n], q)
 		}
